@@ -1,0 +1,318 @@
+"""Build: hash every source file by its final bytes, rewriting references in dependency order.
+
+Files that can hold references (CSS, JS) are read and scanned; every other file is hashed as a
+stream. References form a graph; its strongly connected components are hashed deps-first
+(Tarjan's algorithm emits them in that order), so changing an image changes the hash of every
+stylesheet that refers to it, transitively. A cycle (``a.css`` <-> ``b.css``) is hashed as one
+group: each member's name comes from a digest of the whole group, its integrity from its own
+final bytes. The same input always gives the same keys and bytes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import posixpath
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote
+
+from .errors import MissingReference, MissingReferenceError, SourceError
+from .manifest import integrity_of
+from .references import Reference, finder_for, format_url, resolve, split_suffix
+from .scan import ScanResult, SourceFile, scan
+from .settings import Settings
+
+_CHUNK = 1024 * 1024
+_URL_SAFE = "/-._~!$&'()*+,;=:@"
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltFile:
+    """One file of a build: its logical name, hashed key and final bytes."""
+
+    name: str
+    """Logical name, ``/``-separated (``css/app.css``)."""
+    key: str
+    """Hashed name, relative to the target's root (``css/app.3f2a9c1b7d4e.css``)."""
+    digest: str
+    """Hex SHA-256 of the final bytes."""
+    size: int
+    source: Path
+    """The file on disk the bytes come from."""
+    content: bytes | None = None
+    """The final bytes when they differ from the source file (references rewritten)."""
+
+    def open(self) -> BinaryIO:
+        """The final bytes as a binary stream; the source file is opened only now."""
+        if self.content is not None:
+            return io.BytesIO(self.content)
+        return self.source.open("rb")
+
+    @property
+    def integrity(self) -> str:
+        """The Subresource Integrity value, ``sha256-<base64 digest>``."""
+        return integrity_of(self.digest)
+
+
+@dataclass(frozen=True)
+class Build:
+    """The result of :func:`build`: every file with its hashed key, in logical-name order."""
+
+    files: Mapping[str, BuiltFile]
+    missing: tuple[MissingReference, ...] = ()
+    """References to files in no source root (left as written)."""
+    scanned: ScanResult | None = None
+    """The scan the build came from (shadowed names, for verbose output)."""
+
+    @property
+    def release(self) -> str:
+        """A release id derived from the content: the same files always give the same id."""
+        h = hashlib.sha256()
+        for name, f in self.files.items():
+            h.update(f"{name}\0{f.key}\0{f.digest}\n".encode("utf-8", "surrogateescape"))
+        return h.hexdigest()[:12]
+
+    @property
+    def total_size(self) -> int:
+        """Bytes of all files."""
+        return sum(f.size for f in self.files.values())
+
+
+def hashed_name(name: str, digest: str, length: int) -> str:
+    """``css/app.css`` -> ``css/app.<digest[:length]>.css`` (extension-less names get a suffix)."""
+    directory, base = posixpath.split(name)
+    stem, ext = posixpath.splitext(base)
+    if not stem:  # ".htaccess"-like names: splitext gives no extension
+        stem, ext = base, ""
+    return posixpath.join(directory, f"{stem}.{digest[:length]}{ext}")
+
+
+def file_digest(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks (never whole into memory)."""
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                h.update(chunk)
+    except OSError as exc:
+        raise SourceError(f"cannot read the file: {exc.strerror}", path=str(path)) from exc
+    return h.hexdigest()
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """A file whose references may need rewriting."""
+
+    source: SourceFile
+    text: str
+    links: list[tuple[Reference, str]]
+    """References that resolve to a logical name, with that name."""
+
+    @property
+    def encoded(self) -> bytes:
+        """The original bytes (decoding with surrogateescape is lossless)."""
+        return self.text.encode("utf-8", "surrogateescape")
+
+
+def build(settings: Settings, *, scanned: ScanResult | None = None) -> Build:
+    """Scan the settings' sources and build them.
+
+    :param settings: ``sources``, ``ignore``, ``hash_length``, ``hashed_pattern``,
+        ``static_url_path``/``base_url``, ``strict``, ``allow_missing`` and ``jobs`` are used.
+    :param scanned: a scan made already (adapters that scanned once to report on it).
+    :raises SourceError: an unreadable or invalid source file.
+    :raises MissingReferenceError: ``strict`` is set and some references point nowhere.
+    """
+    if scanned is None:
+        scanned = scan(settings.sources, ignore=settings.ignore)
+    return _Builder(settings).run(scanned)
+
+
+class _Builder:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.already_hashed = re.compile(settings.hashed_pattern)
+        self.root_url_path = settings.root_url_path
+        self.built: dict[str, BuiltFile] = {}
+        self.missing: list[MissingReference] = []
+
+    def run(self, scanned: ScanResult) -> Build:
+        files = scanned.files
+        with ThreadPoolExecutor(max_workers=min(self.settings.jobs, 8)) as pool:
+            results = list(pool.map(self._load, files.values()))
+        parsed: dict[str, _Parsed] = {}
+        for item in results:
+            if isinstance(item, BuiltFile):
+                self.built[item.name] = item
+            else:
+                parsed[item.source.name] = item
+        self._link(parsed, files)
+        for group in _components(parsed):
+            self._hash_group(group, parsed)
+        missing = tuple(self.missing)
+        if missing and self.settings.strict:
+            raise MissingReferenceError(missing)
+        return Build(files=dict(sorted(self.built.items())), missing=missing, scanned=scanned)
+
+    def _keeps_name(self, name: str) -> bool:
+        return self.already_hashed.search(posixpath.basename(name)) is not None
+
+    def _load(self, source: SourceFile) -> BuiltFile | _Parsed:
+        finder = finder_for(source.name)
+        if finder is None or self._keeps_name(source.name):
+            digest = file_digest(source.path)
+            key = source.name if self._keeps_name(source.name) else self._key(source.name, digest)
+            return BuiltFile(source.name, key, digest, source.size, source.path)
+        try:
+            raw = source.path.read_bytes()
+        except OSError as exc:
+            raise SourceError(
+                f"cannot read the file: {exc.strerror}", path=str(source.path)
+            ) from exc
+        text = raw.decode("utf-8", "surrogateescape")
+        links = []
+        for ref in finder(text):
+            target = resolve(ref.url, source.name, self.root_url_path)
+            if target is not None:
+                links.append((ref, target))
+        return _Parsed(source, text, links)
+
+    def _key(self, name: str, digest: str) -> str:
+        return hashed_name(name, digest, self.settings.hash_length)
+
+    def _link(self, parsed: dict[str, _Parsed], files: Mapping[str, SourceFile]) -> None:
+        """Drop references to missing files, recording them."""
+        exempt = self.settings.allow_missing
+        for name, node in parsed.items():
+            kept = []
+            for ref, target in node.links:
+                if target in files:
+                    kept.append((ref, target))
+                elif not any(fnmatch.fnmatchcase(name, pattern) for pattern in exempt):
+                    self.missing.append(MissingReference(name, ref.line, _shown(ref), target))
+            node.links = kept
+
+    def _key_of(self, name: str) -> str | None:
+        built = self.built.get(name)
+        return built.key if built is not None else None
+
+    def _hash_group(self, group: Sequence[str], parsed: Mapping[str, _Parsed]) -> None:
+        first = parsed[group[0]]
+        if len(group) == 1 and all(target != first.source.name for _, target in first.links):
+            self._finish(first, self._rewrite(first, self._key_of))
+            return
+        # A cycle: name every member from one digest of the group, computed with the
+        # references inside the group left as written, then rewrite those too.
+        members = set(group)
+        group_hash = hashlib.sha256()
+        for name in group:
+            provisional = self._rewrite(
+                parsed[name], lambda t: None if t in members else self._key_of(t)
+            )
+            group_hash.update(name.encode("utf-8", "surrogateescape") + b"\0")
+            group_hash.update(hashlib.sha256(provisional or parsed[name].encoded).digest())
+        keys = {
+            name: self._key(name, hashlib.sha256(group_hash.digest() + name.encode()).hexdigest())
+            for name in group
+        }
+        for name in group:
+            final = self._rewrite(parsed[name], lambda t: keys.get(t) or self._key_of(t))
+            self._finish(parsed[name], final, key=keys[name])
+
+    def _rewrite(self, node: _Parsed, key_of: Callable[[str], str | None]) -> bytes | None:
+        """The bytes with every reference pointing at its target's key; ``None``: unchanged."""
+        text, pieces, position = node.text, [], 0
+        directory = posixpath.dirname(node.source.name) or "."
+        for ref, target in node.links:
+            key = key_of(target)
+            if key is None or key == target:
+                continue
+            _, suffix = split_suffix(ref.url)
+            relative = posixpath.relpath(key, directory)
+            pieces.append(text[position : ref.start])
+            pieces.append(format_url(quote(relative, safe=_URL_SAFE) + suffix, ref.quote))
+            position = ref.end
+        if not pieces:
+            return None
+        pieces.append(text[position:])
+        return "".join(pieces).encode("utf-8", "surrogateescape")
+
+    def _finish(self, node: _Parsed, final: bytes | None, key: str | None = None) -> None:
+        data = final if final is not None else node.encoded
+        digest = hashlib.sha256(data).hexdigest()
+        name = node.source.name
+        self.built[name] = BuiltFile(
+            name,
+            key if key is not None else self._key(name, digest),
+            digest,
+            len(data),
+            node.source.path,
+            final,
+        )
+
+
+def _shown(ref: Reference) -> str:
+    if ref.kind == "import":
+        return f'@import "{ref.url}"'
+    if ref.kind == "sourcemap":
+        return f"sourceMappingURL={ref.url}"
+    return f"url({ref.url})"
+
+
+def _components(parsed: Mapping[str, _Parsed]) -> list[list[str]]:
+    """Strongly connected components of the reference graph, dependencies first (Tarjan).
+
+    Iterative, so deep chains cannot overflow the stack; nodes and edges are visited in sorted
+    order so the result is deterministic.
+    """
+    edges = {
+        name: sorted({t for _, t in node.links if t in parsed}) for name, node in parsed.items()
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    result: list[list[str]] = []
+    counter = 0
+    for root in sorted(parsed):
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            recurse = False
+            for j in range(i, len(edges[node])):
+                nxt = edges[node][j]
+                if nxt not in index:
+                    work.append((node, j + 1))
+                    work.append((nxt, 0))
+                    recurse = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if recurse:
+                continue
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                result.append(sorted(component))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return result

@@ -1,0 +1,237 @@
+"""The manifest: logical name -> hashed key, digest, size and integrity, as one JSON file.
+
+Written last by publish (atomically), loaded once at runtime, read-only afterwards. Every URL
+and integrity value is computed at load time, so :meth:`Manifest.url` is one dict lookup.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .errors import ManifestError, UnknownAssetError
+
+if TYPE_CHECKING:
+    from .build import Build
+
+FORMAT_VERSION = 1
+# Characters that stay as they are in a URL path; everything else (spaces, non-ASCII) is
+# percent-encoded so the URL is valid and S3/CloudFront map it back to the key.
+_URL_SAFE = "/-._~!$&'()*+,;=:@"
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """What the manifest records for one logical name."""
+
+    key: str
+    sha256: str
+    size: int
+    integrity: str
+
+
+def integrity_of(sha256_hex: str) -> str:
+    """The Subresource Integrity value for a hex SHA-256 digest."""
+    return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
+
+
+def url_for_key(base_url: str, key: str) -> str:
+    """The URL of a hashed key under ``base_url``, percent-encoded."""
+    return base_url + quote(key, safe=_URL_SAFE)
+
+
+class Manifest(Mapping[str, ManifestEntry]):
+    """A read-only mapping of logical name -> :class:`ManifestEntry` with URL lookups.
+
+    :param files: the entries.
+    :param release: the release id the manifest belongs to.
+    :param base_url: the base URL the manifest was written for; URLs use ``url_base`` if given.
+    :param url_base: the base URL to build URLs with at runtime (default: ``base_url``).
+    :param path: where the manifest was loaded from, for error messages.
+    """
+
+    __slots__ = ("_files", "_urls", "base_url", "path", "release", "url_base")
+
+    def __init__(
+        self,
+        files: Mapping[str, ManifestEntry],
+        *,
+        release: str,
+        base_url: str,
+        url_base: str | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self._files = dict(sorted(files.items()))
+        self.release = release
+        self.base_url = base_url
+        self.url_base = url_base if url_base is not None else base_url
+        self.path = path
+        self._urls = {name: url_for_key(self.url_base, e.key) for name, e in self._files.items()}
+
+    # Mapping protocol
+    def __getitem__(self, name: str) -> ManifestEntry:
+        return self._files[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def url(self, name: str) -> str:
+        """The URL of a logical name: ``base_url`` + hashed key.
+
+        :raises UnknownAssetError: the name is not in the manifest (the message names close
+            matches and the manifest file).
+        """
+        try:
+            return self._urls[name]
+        except KeyError:
+            raise self.unknown(name) from None
+
+    def entry(self, name: str) -> ManifestEntry:
+        """The entry of a logical name, or :class:`UnknownAssetError`."""
+        try:
+            return self._files[name]
+        except KeyError:
+            raise self.unknown(name) from None
+
+    def integrity(self, name: str) -> str:
+        """The SRI ``integrity`` value of a logical name."""
+        return self.entry(name).integrity
+
+    def unknown(self, name: str) -> UnknownAssetError:
+        """The error for a name that is not in the manifest, with close matches."""
+        where = f"manifest {self.path}" if self.path is not None else "the manifest"
+        close = difflib.get_close_matches(name, self._files, n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        return UnknownAssetError(
+            f"'{name}' is not in {where} (release {self.release}).{hint} "
+            "Add the file to a source directory and publish again."
+        )
+
+    @classmethod
+    def from_build(cls, build: Build, *, release: str, base_url: str) -> Manifest:
+        """The manifest describing ``build``."""
+        files = {
+            name: ManifestEntry(f.key, f.digest, f.size, f.integrity)
+            for name, f in build.files.items()
+        }
+        return cls(files, release=release, base_url=base_url)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document, as in DESIGN.md."""
+        return {
+            "hashstore": FORMAT_VERSION,
+            "release": self.release,
+            "base_url": self.base_url,
+            "files": {
+                name: {"key": e.key, "sha256": e.sha256, "size": e.size, "integrity": e.integrity}
+                for name, e in self._files.items()
+            },
+        }
+
+    def to_json(self) -> bytes:
+        """Deterministic JSON bytes: the same manifest always gives the same bytes."""
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)
+        return (text + "\n").encode("utf-8")
+
+    def save(self, path: Path) -> None:
+        """Write the manifest atomically: a temporary file in the same directory, renamed."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(self.to_json())
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path | str, *, url_base: str | None = None) -> Manifest:
+        """Read and validate a manifest file.
+
+        :param url_base: build URLs with this base instead of the one recorded in the file.
+        :raises ManifestError: the file is missing, not JSON, of another version or malformed.
+        """
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise ManifestError(
+                f"manifest {path} does not exist: run `hashstore publish` (or collectstatic / "
+                "`flask hashstore publish`) to write it, or fix the `manifest` setting"
+            ) from None
+        except OSError as exc:
+            raise ManifestError(f"manifest {path} cannot be read: {exc.strerror}") from exc
+        return cls.parse(raw, url_base=url_base, path=path)
+
+    @classmethod
+    def parse(
+        cls, raw: bytes, *, url_base: str | None = None, path: Path | None = None
+    ) -> Manifest:
+        """Validate manifest JSON bytes (a file or a release record)."""
+        where = str(path) if path is not None else "manifest"
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise ManifestError(f"{where} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict) or "hashstore" not in data:
+            raise ManifestError(f"{where} is not a hashstore manifest (no 'hashstore' version key)")
+        if data["hashstore"] != FORMAT_VERSION:
+            raise ManifestError(
+                f"{where} has format version {data['hashstore']!r}; this hashstore reads "
+                f"version {FORMAT_VERSION}. Publish again with this version."
+            )
+        release, base_url, files = data.get("release"), data.get("base_url"), data.get("files")
+        if not isinstance(release, str) or not isinstance(base_url, str):
+            raise ManifestError(f"{where}: 'release' and 'base_url' must be strings")
+        if not isinstance(files, dict):
+            raise ManifestError(f"{where}: 'files' must be an object")
+        entries: dict[str, ManifestEntry] = {}
+        for name, item in files.items():
+            try:
+                entries[name] = ManifestEntry(
+                    key=_str(item["key"]),
+                    sha256=_hex(item["sha256"]),
+                    size=_int(item["size"]),
+                    integrity=_str(item["integrity"]),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ManifestError(
+                    f"{where}: entry {name!r} is malformed ({exc}); expected "
+                    "{'key', 'sha256', 'size', 'integrity'}"
+                ) from None
+        return cls(entries, release=release, base_url=base_url, url_base=url_base, path=path)
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{value!r} is not a non-empty string")
+    return value
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{value!r} is not a size")
+    return value
+
+
+def _hex(value: object) -> str:
+    text = _str(value)
+    if len(text) != 64 or text.strip("0123456789abcdef"):
+        raise ValueError(f"{value!r} is not a hex SHA-256 digest")
+    return text
