@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hashstore.build import build, hashed_name
+from hashstore.errors import MissingReferenceError
+from hashstore.manifest import Manifest
+from hashstore.references import find_css_references, resolve
+from hashstore.settings import Settings
+
+from .helpers import make_tree
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def build_tree(root: Path, **options: object) -> dict[str, tuple[str, bytes]]:
+    """Build ``root``; logical name -> (key, final bytes)."""
+    result = build(Settings(sources=(root,), **options))  # type: ignore[arg-type]
+    out = {}
+    for name, f in result.files.items():
+        with f.open() as stream:
+            out[name] = (f.key, stream.read())
+    return out
+
+
+def test_hashed_name_puts_digest_before_the_last_extension() -> None:
+    assert hashed_name("css/app.min.css", "ab" * 32, 12) == "css/app.min.abababababab.css"
+    assert hashed_name("LICENSE", "cd" * 32, 8) == "LICENSE.cdcdcdcd"
+    assert hashed_name("js/app.js.map", "ef" * 32, 10) == "js/app.js.efefefefef.map"
+
+
+def test_key_is_the_sha256_of_the_final_bytes(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"img/a.png": b"png", "css/a.css": ".a{background:url(../img/a.png)}"})
+    out = build_tree(tmp_path)
+    for name, (key, data) in out.items():
+        digest = hashlib.sha256(data).hexdigest()
+        assert key == hashed_name(name, digest, 12)
+    png_key = out["img/a.png"][0]
+    assert out["css/a.css"][1] == f".a{{background:url(../{png_key})}}".encode()
+
+
+def test_rewritten_references_stay_relative_and_keep_query_and_fragment(tmp_path: Path) -> None:
+    make_tree(
+        tmp_path,
+        {
+            "fonts/x.woff": b"font",
+            "css/deep/a.css": "@font-face{src:url('../../fonts/x.woff?#iefix') format('woff')}",
+        },
+    )
+    out = build_tree(tmp_path)
+    font_key = out["fonts/x.woff"][0]
+    assert out["css/deep/a.css"][1].decode() == (
+        f"@font-face{{src:url('../../{font_key}?#iefix') format('woff')}}"
+    )
+
+
+def test_root_relative_references_under_the_static_path_become_relative(tmp_path: Path) -> None:
+    make_tree(
+        tmp_path,
+        {
+            "img/hero.png": b"hero",
+            "css/a.css": ".h{background:url(/static/img/hero.png)}.o{background:url(/other/x.png)}",
+        },
+    )
+    out = build_tree(tmp_path, base_url="/static/")
+    hero = out["img/hero.png"][0]
+    assert out["css/a.css"][1].decode() == (
+        f".h{{background:url(../{hero})}}.o{{background:url(/other/x.png)}}"
+    )
+
+
+def test_changing_an_image_changes_every_stylesheet_that_depends_on_it(tmp_path: Path) -> None:
+    files = {
+        "img/a.png": b"one",
+        "img/b.png": b"unrelated",
+        "css/leaf.css": ".l{background:url(../img/a.png)}",
+        "css/mid.css": '@import "leaf.css";',
+        "css/top.css": '@import url("mid.css");',
+        "css/other.css": ".o{background:url(../img/b.png)}",
+    }
+    before = build_tree(make_tree(tmp_path / "v1", files))
+    after = build_tree(make_tree(tmp_path / "v2", {**files, "img/a.png": b"two"}))
+    changed = {name for name in files if before[name][0] != after[name][0]}
+    assert changed == {"img/a.png", "css/leaf.css", "css/mid.css", "css/top.css"}
+
+
+def test_a_reference_cycle_is_hashed_as_one_group(tmp_path: Path) -> None:
+    files = {
+        "img/x.png": b"x1",
+        "css/a.css": '@import "b.css";\n.a{background:url(../img/x.png)}',
+        "css/b.css": '@import "a.css";',
+    }
+    first = build_tree(make_tree(tmp_path / "one", files))
+    again = build_tree(make_tree(tmp_path / "two", files))
+    assert first == again
+    a_key, a_bytes = first["css/a.css"]
+    b_key, b_bytes = first["css/b.css"]
+    assert a_bytes.startswith(f'@import "{posixpath.basename(b_key)}";'.encode())
+    assert b_bytes == f'@import "{posixpath.basename(a_key)}";'.encode()
+    changed = build_tree(make_tree(tmp_path / "three", {**files, "img/x.png": b"x2"}))
+    assert changed["css/a.css"][0] != a_key
+    assert changed["css/b.css"][0] != b_key
+
+
+def test_a_file_referring_to_itself_builds(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"css/a.css": ".a{cursor:url(a.css#x),auto}"})
+    key, data = build_tree(tmp_path)["css/a.css"]
+    assert data == f".a{{cursor:url({posixpath.basename(key)}#x),auto}}".encode()
+
+
+def test_a_long_chain_builds_without_recursion_limits(tmp_path: Path) -> None:
+    files = {f"css/c{i}.css": f'@import "c{i + 1}.css";' for i in range(3000)}
+    files["css/c3000.css"] = ".end{}"
+    out = build_tree(make_tree(tmp_path, files))
+    assert out["css/c0.css"][1].startswith(b'@import "c1.')
+
+
+def test_same_input_gives_byte_identical_output_and_manifest(tmp_path: Path) -> None:
+    source = FIXTURES / "trees" / "dependent"
+    copy = shutil.copytree(source, tmp_path / "copy")
+    one, two = build(Settings(sources=(source,))), build(Settings(sources=(copy,)))
+    m1 = Manifest.from_build(one, release=one.release, base_url="/static/").to_json()
+    m2 = Manifest.from_build(two, release=two.release, base_url="/static/").to_json()
+    assert m1 == m2
+    for name in one.files:
+        with one.files[name].open() as a, two.files[name].open() as b:
+            assert a.read() == b.read()
+
+
+def test_manifest_of_the_fixture_tree_matches_the_checked_in_file() -> None:
+    built = build(Settings(sources=(FIXTURES / "trees" / "dependent",)))
+    manifest = Manifest.from_build(built, release=built.release, base_url="/static/")
+    expected = (FIXTURES / "expected" / "dependent-manifest.json").read_bytes()
+    assert manifest.to_json() == expected
+
+
+def test_files_already_carrying_a_hash_keep_their_name_and_bytes(tmp_path: Path) -> None:
+    make_tree(
+        tmp_path,
+        {
+            "assets/index-3f2a9c1b.js": "import './chunk-0badc0de.js';\n//# sourceMappingURL=x.map",
+            "assets/chunk-0badc0de.js": "export {}",
+            "assets/x.map": "{}",
+        },
+    )
+    out = build_tree(tmp_path)
+    assert out["assets/index-3f2a9c1b.js"] == (
+        "assets/index-3f2a9c1b.js",
+        (tmp_path / "assets/index-3f2a9c1b.js").read_bytes(),
+    )
+    assert out["assets/chunk-0badc0de.js"][0] == "assets/chunk-0badc0de.js"
+
+
+def test_files_that_need_no_rewriting_are_streamed_from_disk(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"img/a.png": b"x" * 10, "css/plain.css": "body{}", "js/a.js": "1"})
+    result = build(Settings(sources=(tmp_path,)))
+    assert all(f.content is None for f in result.files.values())
+
+
+def test_missing_references_are_warnings_with_file_and_line(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"css/a.css": "body{}\n.x{background:url(../img/nope.png)}\n"})
+    result = build(Settings(sources=(tmp_path,)))
+    assert [str(m) for m in result.missing] == [
+        "css/a.css:2: url(../img/nope.png) -> 'img/nope.png' not found"
+    ]
+    with result.files["css/a.css"].open() as stream:
+        assert b"url(../img/nope.png)" in stream.read()
+
+
+def test_strict_makes_every_missing_reference_one_error(tmp_path: Path) -> None:
+    make_tree(
+        tmp_path,
+        {
+            "css/a.css": ".x{background:url(gone.png)}",
+            "js/b.js": "1;\n//# sourceMappingURL=b.js.map\n",
+        },
+    )
+    with pytest.raises(MissingReferenceError) as info:
+        build(Settings(sources=(tmp_path,), strict=True))
+    message = str(info.value)
+    assert "css/a.css:1: url(gone.png) -> 'css/gone.png' not found" in message
+    assert "js/b.js:2: sourceMappingURL=b.js.map -> 'js/b.js.map' not found" in message
+    assert len(info.value.missing) == 2
+
+
+def test_allow_missing_exempts_vendored_files(tmp_path: Path) -> None:
+    make_tree(
+        tmp_path,
+        {"vendor/lib.css": ".x{background:url(gone.png)}", "css/a.css": "@import 'nope.css';"},
+    )
+    result = build(Settings(sources=(tmp_path,), allow_missing=("vendor/*",)))
+    assert [m.source for m in result.missing] == ["css/a.css"]
+
+
+def test_hash_length_is_configurable(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"a.txt": "a"})
+    (key, _), = build_tree(tmp_path, hash_length=20).values()
+    assert len(key) == len("a..txt") + 20
+
+
+def test_first_source_root_wins(tmp_path: Path) -> None:
+    make_tree(tmp_path / "one", {"x.txt": "first"})
+    make_tree(tmp_path / "two", {"x.txt": "second", "y.txt": "only here"})
+    result = build(Settings(sources=(tmp_path / "one", tmp_path / "two")))
+    with result.files["x.txt"].open() as stream:
+        assert stream.read() == b"first"
+    assert "y.txt" in result.files
+    assert result.scanned is not None
+    assert [s.name for s in result.scanned.shadowed] == ["x.txt"]
+
+
+def test_django_admin_static_builds_with_every_reference_resolving(tmp_path: Path) -> None:
+    django = pytest.importorskip("django")
+    admin_static = Path(django.__file__).parent / "contrib" / "admin" / "static"
+    result = build(Settings(sources=(admin_static,)))
+    keys = {f.key for f in result.files.values()}
+    originals = {name for name in result.files}
+    checked = 0
+    for f in result.files.values():
+        if not f.name.endswith(".css"):
+            continue
+        with f.open() as stream:
+            text = stream.read().decode()
+        for ref in find_css_references(text):
+            target = resolve(ref.url, f.key, "/static/")
+            if target is None:
+                continue
+            if target in originals:  # left as written: only when it is already hashed
+                assert result.files[target].key == target
+            else:
+                assert target in keys, f"{f.name}: {ref.url} points at nothing"
+                checked += 1
+    assert checked > 10
+    assert not result.missing
+
+
+def test_release_id_depends_only_on_content(tmp_path: Path) -> None:
+    make_tree(tmp_path / "a", {"x.txt": "1"})
+    make_tree(tmp_path / "b", {"x.txt": "1"})
+    make_tree(tmp_path / "c", {"x.txt": "2"})
+    ids = [build(Settings(sources=(tmp_path / d,))).release for d in "abc"]
+    assert ids[0] == ids[1] != ids[2]
+    json.dumps(ids)
