@@ -229,6 +229,8 @@ class _Dir:
     prefix: str  # logical name of the directory plus "/", or the root's prefix
     real: str  # real path, resolved only where a link was crossed
     parent: _Dir | None
+    # Made on first use: a child of a parsed Path is cheaper than parsing each file's path.
+    as_path: Path | None = None
 
 
 class _Walker:
@@ -240,7 +242,11 @@ class _Walker:
         self.found: dict[str, SourceFile] = {}
         self.shadowed: list[tuple[str, Shadowed]] = []
         self.problems: list[tuple[int, str, str]] = []
+        # The root being walked.
         self.index = 0
+        self.root = Path()
+        self.root_real = ""
+        self.pending: list[_Dir] = []
 
     def problem(self, display: str, message: str) -> None:
         self.problems.append((self.index, _show(display), message))
@@ -261,18 +267,18 @@ class _Walker:
 
     def walk(self, index: int, prefix: str, given: str) -> None:
         """List one root, depth first, without recursion (trees can be deeper than the stack)."""
-        self.index = index
         top = os.path.abspath(given)
-        root = Path(top)
-        root_real = os.path.realpath(top)
-        pending = [_Dir(top, given, prefix, root_real, None)]
+        self.index = index
+        self.root = Path(top)
+        self.root_real = os.path.realpath(top)
+        self.pending = [_Dir(top, given, prefix, self.root_real, None, self.root)]
         first = True
-        while pending:
-            current = pending.pop()
+        while self.pending:
+            current = self.pending.pop()
             try:
                 with os.scandir(current.path) as entries:
                     for entry in entries:
-                        self._visit(entry, current, root, root_real, pending)
+                        self._visit(entry, current)
             except FileNotFoundError:
                 if first:
                     self.problem(
@@ -301,53 +307,43 @@ class _Walker:
                 self.problem(current.display, f"cannot read this directory: {exc.strerror}")
             first = False
 
-    def _visit(
-        self, entry: os.DirEntry[str], parent: _Dir, root: Path, root_real: str, pending: list[_Dir]
-    ) -> None:
+    def _visit(self, entry: os.DirEntry[str], parent: _Dir) -> None:
         name = entry.name
         if self.component_ignore is not None and self.component_ignore.match(name):
             return
         logical = parent.prefix + name
         if self.name_ignore is not None and self.name_ignore.match(logical):
             return
-        display = os.path.join(parent.display, name)
         problem = _name_problem(name)
         if problem is not None:
-            self.problem(display, problem)
+            self.problem(os.path.join(parent.display, name), problem)
             return
 
         if entry.is_symlink():
-            self._visit_link(entry, parent, logical, display, root, root_real, pending)
+            self._visit_link(entry, parent, logical)
             return
         try:
-            # Type from the listing; the stat below is the only system call for a file.
+            # The type comes from the listing; the stat is the only system call for a file.
             if entry.is_dir():
                 real = os.path.join(parent.real, name)
-                pending.append(_Dir(entry.path, display, logical + "/", real, parent))
+                display = os.path.join(parent.display, name)
+                self.pending.append(_Dir(entry.path, display, logical + "/", real, parent))
                 return
             info = entry.stat()
         except OSError as exc:
-            self.problem(display, f"cannot read this file: {exc.strerror}")
+            self.problem(os.path.join(parent.display, name), f"cannot read it: {exc.strerror}")
             return
         if not stat.S_ISREG(info.st_mode):
             self.problem(
-                display,
+                os.path.join(parent.display, name),
                 "not a regular file or directory (a socket, pipe or device); remove it or "
                 "leave it out with an ignore pattern",
             )
             return
-        self._add(logical, entry.path, root, info.st_size)
+        self._add(logical, parent, name, info.st_size)
 
-    def _visit_link(
-        self,
-        entry: os.DirEntry[str],
-        parent: _Dir,
-        logical: str,
-        display: str,
-        root: Path,
-        root_real: str,
-        pending: list[_Dir],
-    ) -> None:
+    def _visit_link(self, entry: os.DirEntry[str], parent: _Dir, logical: str) -> None:
+        display = os.path.join(parent.display, entry.name)
         try:
             target = os.readlink(entry.path)
         except OSError:
@@ -369,7 +365,7 @@ class _Walker:
             return
         real = os.path.realpath(entry.path)
         is_dir = stat.S_ISDIR(info.st_mode)
-        if not _is_inside(real, root_real):
+        if not _is_inside(real, self.root_real):
             fix = (
                 f"copy the directory into the root or add {real} as another source root "
                 f"(with the prefix {logical!r} to keep these names)"
@@ -379,7 +375,7 @@ class _Walker:
             self.problem(
                 display,
                 f"symbolic link to {target!r} leads outside the source root ({real} is not "
-                f"inside {root_real}); {fix}",
+                f"inside {self.root_real}); {fix}",
             )
             return
         if is_dir:
@@ -395,9 +391,9 @@ class _Walker:
                     )
                     return
                 ancestor = ancestor.parent
-            pending.append(_Dir(entry.path, display, logical + "/", real, parent))
+            self.pending.append(_Dir(entry.path, display, logical + "/", real, parent))
         elif stat.S_ISREG(info.st_mode):
-            self._add(logical, entry.path, root, info.st_size)
+            self._add(logical, parent, entry.name, info.st_size)
         else:
             self.problem(
                 display,
@@ -405,9 +401,12 @@ class _Walker:
                 "or directory; remove it or leave it out with an ignore pattern",
             )
 
-    def _add(self, logical: str, path: str, root: Path, size: int) -> None:
+    def _add(self, logical: str, parent: _Dir, name: str, size: int) -> None:
+        if parent.as_path is None:
+            parent.as_path = Path(parent.path)
+        path = parent.as_path / name
         kept = self.found.get(logical)
         if kept is None:
-            self.found[logical] = SourceFile(name=logical, path=Path(path), root=root, size=size)
-        elif kept.path != Path(path):  # not the same root given twice
-            self.shadowed.append((logical, Shadowed(logical, kept.path, Path(path))))
+            self.found[logical] = SourceFile(name=logical, path=path, root=self.root, size=size)
+        elif kept.path != path:  # not the same root given twice
+            self.shadowed.append((logical, Shadowed(logical, kept.path, path)))
