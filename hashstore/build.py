@@ -236,7 +236,8 @@ class _Builder:
             _, suffix = split_suffix(ref.url)
             relative = posixpath.relpath(key, directory)
             pieces.append(text[position : ref.start])
-            pieces.append(format_url(quote(relative, safe=_URL_SAFE) + suffix, ref.quote))
+            new_url = quote(relative, safe=_URL_SAFE) + suffix
+            pieces.append(format_url(new_url, ref.quote, kind=ref.kind))
             position = ref.end
         if not pieces:
             return None
