@@ -21,5 +21,7 @@ def make_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
 def tree_bytes(root: Path) -> dict[str, bytes]:
     """Every file below ``root`` by its ``/``-separated relative name."""
     return {
-        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }

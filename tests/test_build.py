@@ -200,7 +200,7 @@ def test_allow_missing_exempts_vendored_files(tmp_path: Path) -> None:
 
 def test_hash_length_is_configurable(tmp_path: Path) -> None:
     make_tree(tmp_path, {"a.txt": "a"})
-    (key, _), = build_tree(tmp_path, hash_length=20).values()
+    ((key, _),) = build_tree(tmp_path, hash_length=20).values()
     assert len(key) == len("a..txt") + 20
 
 
@@ -220,7 +220,7 @@ def test_django_admin_static_builds_with_every_reference_resolving(tmp_path: Pat
     admin_static = Path(django.__file__).parent / "contrib" / "admin" / "static"
     result = build(Settings(sources=(admin_static,)))
     keys = {f.key for f in result.files.values()}
-    originals = {name for name in result.files}
+    originals = set(result.files)
     checked = 0
     for f in result.files.values():
         if not f.name.endswith(".css"):

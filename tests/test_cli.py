@@ -24,8 +24,18 @@ def test_publish_prints_a_summary_and_writes_the_manifest(
     src: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     manifest = tmp_path / "m.json"
-    code = main(["publish", str(src), "--to", str(tmp_path / "out"), "--manifest", str(manifest),
-                 "--base-url", "https://cdn.example.com/static/"])
+    code = main(
+        [
+            "publish",
+            str(src),
+            "--to",
+            str(tmp_path / "out"),
+            "--manifest",
+            str(manifest),
+            "--base-url",
+            "https://cdn.example.com/static/",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "uploaded 3 new file(s)" in out
@@ -34,7 +44,14 @@ def test_publish_prints_a_summary_and_writes_the_manifest(
 
 
 def test_publish_json_report(src: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["publish", str(src), "--to", str(tmp_path / "out"), "--manifest", str(tmp_path / "m.json")]
+    args = [
+        "publish",
+        str(src),
+        "--to",
+        str(tmp_path / "out"),
+        "--manifest",
+        str(tmp_path / "m.json"),
+    ]
     assert main([*args, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert sorted(report["uploaded"]) == sorted(FILES)
@@ -44,8 +61,12 @@ def test_publish_json_report(src: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert again["already_present"] == 3
 
 
-def test_verbose_lists_each_file(src: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    main(["publish", str(src), "--to", str(tmp_path / "o"), "--manifest", str(tmp_path / "m"), "-v"])
+def test_verbose_lists_each_file(
+    src: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(
+        ["publish", str(src), "--to", str(tmp_path / "o"), "--manifest", str(tmp_path / "m"), "-v"]
+    )
     out = capsys.readouterr().out
     assert "uploaded img/a.png -> img/a." in out
 
@@ -54,7 +75,14 @@ def test_missing_references_warn_and_strict_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src = make_tree(tmp_path / "src", {"css/a.css": "\n.x{background:url(nope.png)}"})
-    args = ["publish", str(src), "--to", str(tmp_path / "out"), "--manifest", str(tmp_path / "m.json")]
+    args = [
+        "publish",
+        str(src),
+        "--to",
+        str(tmp_path / "out"),
+        "--manifest",
+        str(tmp_path / "m.json"),
+    ]
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "warning: css/a.css:2: url(nope.png) -> 'css/nope.png' not found" in err
@@ -70,19 +98,32 @@ def test_bad_option_value_is_a_clear_error(src: Path, capsys: pytest.CaptureFixt
     assert "--jobs = 0 is invalid: a whole number from 1 to 512" in capsys.readouterr().err
 
 
-def test_missing_source_directory_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_source_directory_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["publish", str(tmp_path / "nope"), "--to", str(tmp_path / "out")]) == 1
     assert str(tmp_path / "nope") in capsys.readouterr().err
 
 
 def test_url_command(src: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = str(tmp_path / "m.json")
-    main(["publish", str(src), "--to", str(tmp_path / "out"), "--manifest", manifest,
-          "--base-url", "https://cdn.example.com/s/"])
+    main(
+        [
+            "publish",
+            str(src),
+            "--to",
+            str(tmp_path / "out"),
+            "--manifest",
+            manifest,
+            "--base-url",
+            "https://cdn.example.com/s/",
+        ]
+    )
     capsys.readouterr()
     assert main(["url", "img/a.png", "--manifest", manifest, "--integrity"]) == 0
     url, integrity = capsys.readouterr().out.split()
-    assert url.startswith("https://cdn.example.com/s/img/a.") and url.endswith(".png")
+    assert url.startswith("https://cdn.example.com/s/img/a.")
+    assert url.endswith(".png")
     assert integrity.startswith("sha256-")
     assert main(["url", "img/b.png", "--manifest", manifest]) == 1
     assert "'img/b.png' is not in manifest" in capsys.readouterr().err
@@ -94,12 +135,27 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert info.value.code == 2
 
 
-@pytest.mark.parametrize("command", [["-m", "hashstore"], ["-c", "from hashstore.cli import main; raise SystemExit(main())"]])
-def test_python_dash_m_and_the_console_script_run(src: Path, tmp_path: Path, command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "hashstore"], ["-c", "from hashstore.cli import main; raise SystemExit(main())"]],
+)
+def test_python_dash_m_and_the_console_script_run(
+    src: Path, tmp_path: Path, command: list[str]
+) -> None:
     result = subprocess.run(
-        [sys.executable, *command, "publish", str(src), "--to", str(tmp_path / "out"),
-         "--manifest", str(tmp_path / "m.json")],
-        capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "error"},
+        [
+            sys.executable,
+            *command,
+            "publish",
+            str(src),
+            "--to",
+            str(tmp_path / "out"),
+            "--manifest",
+            str(tmp_path / "m.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
     )
     assert result.returncode == 0, result.stderr
     assert "uploaded 3 new file(s)" in result.stdout

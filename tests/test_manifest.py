@@ -37,7 +37,9 @@ def test_integrity_is_sha256_base64_of_the_digest() -> None:
 def test_url_is_base_url_plus_key_percent_encoded() -> None:
     m = sample()
     assert m.url("css/app.css") == "https://cdn.example.com/static/css/app.0123456789ab.css"
-    assert m.url("img/my logo.png") == "https://cdn.example.com/static/img/my%20logo.0123456789ab.png"
+    assert (
+        m.url("img/my logo.png") == "https://cdn.example.com/static/img/my%20logo.0123456789ab.png"
+    )
     assert m.url("img/café.svg") == "https://cdn.example.com/static/img/caf%C3%A9.0123456789ab.svg"
 
 
@@ -110,7 +112,9 @@ def test_unknown_name_names_the_manifest_and_close_matches(tmp_path: Path) -> No
         ),
     ],
 )
-def test_invalid_manifests_are_rejected_clearly(tmp_path: Path, content: bytes, expected: str) -> None:
+def test_invalid_manifests_are_rejected_clearly(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
     path = tmp_path / "bad.json"
     path.write_bytes(content)
     with pytest.raises(ManifestError, match=expected) as info:

@@ -40,7 +40,7 @@ def test_publish_writes_every_object_then_release_then_manifest(settings: Settin
     assert sorted(report.uploaded) == sorted(FILES)
     manifest = Manifest.load(settings.manifest)
     stored = tree_bytes(Path(str(settings.target)))
-    for name, entry in manifest.items():
+    for _name, entry in manifest.items():
         data = stored[entry.key]
         assert hashlib.sha256(data).hexdigest() == entry.sha256
         assert len(data) == entry.size
@@ -154,8 +154,9 @@ def test_large_binary_is_streamed_with_bounded_memory(tmp_path: Path) -> None:
         block = bytes(range(256)) * 4096
         for _ in range(64):
             out.write(block)
-    settings = Settings(sources=(tmp_path / "src",), target=str(tmp_path / "out"),
-                        manifest=tmp_path / "m.json")
+    settings = Settings(
+        sources=(tmp_path / "src",), target=str(tmp_path / "out"), manifest=tmp_path / "m.json"
+    )
     tracemalloc.start()
     publish(settings)
     _, peak = tracemalloc.get_traced_memory()
