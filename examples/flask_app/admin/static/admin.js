@@ -1,0 +1,1 @@
+document.querySelector(".admin-bar")?.classList.add("ready");
