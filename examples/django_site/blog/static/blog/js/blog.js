@@ -1,0 +1,3 @@
+for (const article of document.querySelectorAll("article")) {
+  article.tabIndex = 0;
+}

@@ -1,0 +1,23 @@
+"""Django adapter: ``HashStoreStorage`` for collectstatic, template tags, checks, commands.
+
+Configure the storage and add the app::
+
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {
+            "BACKEND": "hashstore.django.HashStoreStorage",
+            "OPTIONS": {"bucket": "my-assets", "prefix": "static",
+                        "base_url": "https://cdn.example.com/static/"},
+        },
+    }
+    INSTALLED_APPS = ["hashstore.django", "django.contrib.staticfiles", ...]
+
+See docs/django.md for every option.
+"""
+
+from __future__ import annotations
+
+from .assets import asset_integrity, asset_tag, asset_url
+from .storage import HashStoreStorage
+
+__all__ = ["HashStoreStorage", "asset_integrity", "asset_tag", "asset_url"]

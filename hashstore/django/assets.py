@@ -1,0 +1,62 @@
+"""Asset URLs, integrity and tags for Python code: views, e-mails, JSON APIs.
+
+The template tags (``{% load hashstore %}``) and the Jinja2 environment call these, so every
+way of asking gives the same answer as ``{% static %}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import STATICFILES_STORAGE_ALIAS
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import storages
+from django.utils.safestring import SafeString, mark_safe
+
+from ..tags import render_asset_tag
+from .storage import HashStoreStorage
+
+__all__ = ["asset_integrity", "asset_tag", "asset_url", "hashstore_storage"]
+
+
+def hashstore_storage() -> HashStoreStorage:
+    """The ``staticfiles`` storage, which must be :class:`HashStoreStorage`.
+
+    :raises ImproperlyConfigured: another storage is configured (``hashstore.E006`` says so
+        at startup).
+    """
+    storage = storages[STATICFILES_STORAGE_ALIAS]
+    if not isinstance(storage, HashStoreStorage):
+        raise ImproperlyConfigured(
+            'STORAGES["staticfiles"]["BACKEND"] is '
+            f"{type(storage).__module__}.{type(storage).__qualname__}; asset integrity and "
+            "tags need hashstore.django.HashStoreStorage"
+        )
+    return storage
+
+
+def asset_url(name: str) -> str:
+    """The URL of a static file, the same as ``{% static name %}``.
+
+    Absolute whenever ``base_url`` is (a CDN), so it works in e-mails and API responses.
+
+    :raises UnknownAssetError: the name is not in the manifest (a ``ValueError``).
+    """
+    return hashstore_storage().url(name)
+
+
+def asset_integrity(name: str) -> str:
+    """The Subresource Integrity value (``sha256-...``); empty in development (no manifest)."""
+    return hashstore_storage().integrity(name) or ""
+
+
+def asset_tag(name: str, **attrs: Any) -> SafeString:
+    """``<link rel="stylesheet">`` for ``.css``, ``<script>`` for ``.js``/``.mjs``, with integrity.
+
+    :param attrs: extra attributes: ``defer=True`` gives ``defer``, ``False``/``None`` leave one
+        out, ``data_app="x"`` gives ``data-app="x"``; they may replace the defaults
+        (``crossorigin="use-credentials"``). Values are escaped.
+    """
+    storage = hashstore_storage()
+    html = render_asset_tag(name, storage.url(name), storage.integrity(name), attrs)
+    return mark_safe(html)  # every value was escaped by render_asset_tag

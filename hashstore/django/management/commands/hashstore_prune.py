@@ -1,0 +1,41 @@
+"""``manage.py hashstore_prune``: delete what no kept release needs (a dry run unless --yes).
+
+The same options, rule and output as ``hashstore prune`` (see docs/retention.md); the settings
+are the storage's (``STORAGES["staticfiles"]["OPTIONS"]``), which flags override.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, ClassVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from .... import cli
+from ....errors import HashstoreError
+from ...assets import hashstore_storage
+
+
+class Command(BaseCommand):
+    help = (
+        "Keep the newest --keep-releases N releases and those younger than --keep-days D; "
+        "print what else would be deleted, and delete it with --yes."
+    )
+    requires_system_checks: ClassVar[list[str]] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        cli.add_prune_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        namespace = argparse.Namespace(**options)
+        try:
+            settings = cli.settings_from_args(namespace, hashstore_storage().hashstore_settings)
+            code = cli.run_prune(namespace, settings, self.stdout, self.stderr)
+        except (HashstoreError, ImproperlyConfigured) as exc:
+            raise CommandError(str(exc)) from exc
+        if code:
+            raise CommandError(
+                "a release published during the prune lost objects (see above): publish it again",
+                returncode=code,
+            )

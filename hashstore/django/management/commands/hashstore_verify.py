@@ -1,0 +1,41 @@
+"""``manage.py hashstore_verify``: every object of the manifest (or a release) is stored intact.
+
+The same options, output and checks as ``hashstore verify``; the settings are the storage's
+(``STORAGES["staticfiles"]["OPTIONS"]``), which flags override. Fails (exit status 1) when an
+object is missing or mismatched, so it can gate a deploy.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, ClassVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from .... import cli
+from ....errors import HashstoreError
+from ...assets import hashstore_storage
+
+
+class Command(BaseCommand):
+    help = (
+        "Check that every object of the hashstore manifest (or of --release ID) is stored with "
+        "its recorded size and SHA-256; --deep reads every object, --via-cdn fetches every URL."
+    )
+    requires_system_checks: ClassVar[list[str]] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        cli.add_verify_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        namespace = argparse.Namespace(**options)
+        try:
+            settings = cli.settings_from_args(namespace, hashstore_storage().hashstore_settings)
+            code = cli.run_verify(namespace, settings, self.stdout)
+        except (HashstoreError, ImproperlyConfigured) as exc:
+            raise CommandError(str(exc)) from exc
+        if code:
+            raise CommandError(
+                "some objects are missing or damaged (listed above)", returncode=code
+            )
