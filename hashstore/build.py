@@ -20,16 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote
 
 from .errors import MissingReference, MissingReferenceError, SourceError
-from .manifest import integrity_of
+from .manifest import integrity_of, quote_path
 from .references import Reference, finder_for, format_url, resolve, split_suffix
 from .scan import ScanResult, SourceFile, scan
 from .settings import Settings
 
 _CHUNK = 1024 * 1024
-_URL_SAFE = "/-._~!$&'()*+,;=:@"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +234,7 @@ class _Builder:
             _, suffix = split_suffix(ref.url)
             relative = posixpath.relpath(key, directory)
             pieces.append(text[position : ref.start])
-            new_url = quote(relative, safe=_URL_SAFE) + suffix
+            new_url = quote_path(relative) + suffix
             pieces.append(format_url(new_url, ref.quote, kind=ref.kind))
             position = ref.end
         if not pieces:

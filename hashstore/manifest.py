@@ -43,9 +43,14 @@ def integrity_of(sha256_hex: str) -> str:
     return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
 
 
+def quote_path(path: str) -> str:
+    """Percent-encode a key or relative path for use in a URL (spaces, non-ASCII...)."""
+    return quote(path, safe=_URL_SAFE)
+
+
 def url_for_key(base_url: str, key: str) -> str:
     """The URL of a hashed key under ``base_url``, percent-encoded."""
-    return base_url + quote(key, safe=_URL_SAFE)
+    return base_url + quote_path(key)
 
 
 class Manifest(Mapping[str, ManifestEntry]):
