@@ -1,0 +1,948 @@
+"""The S3 target: hashed objects and release records in ``s3://bucket/prefix/``, through boto3.
+
+This module is the one boundary between hashstore and botocore. Every botocore error raised here
+becomes a :class:`~hashstore.errors.TargetError` naming the operation, the bucket and the key and
+saying what to do next (``raise ... from exc`` keeps the original). Nothing above this module
+imports botocore.
+
+How it talks to the store, and why:
+
+- One botocore client is shared by every worker thread (clients are thread-safe; sessions are
+  not). Its connection pool is sized for ``jobs`` workers plus multipart parts, and it retries in
+  ``standard`` mode (5xx, throttling, dropped connections) up to ``retries`` attempts a request.
+- Existence is known from one paginated ``ListObjectsV2`` of the prefix, 1,000 keys a request
+  (see :meth:`S3Target.find_existing` for when per-key ``HeadObject`` requests are used instead).
+- Each upload is create-only: ``If-None-Match: *`` on ``PutObject`` and on
+  ``CompleteMultipartUpload``. A ``412`` means another publisher stored the key first; that is
+  fine when the stored object has the same size (and checksum, when the store reports one).
+- The build's SHA-256 digest is sent as ``x-amz-checksum-sha256``, so the store rejects a body
+  that changed on disk or on the wire. S3 has no whole-object SHA-256 for multipart uploads
+  (``FULL_OBJECT`` checksums exist only for the CRC algorithms), so multipart uploads send a
+  SHA-256 per part (a ``COMPOSITE`` checksum) and hashstore compares the whole file's SHA-256
+  with the build's digest itself before completing the upload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+import boto3
+import botocore.config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    CredentialRetrievalError,
+    FlexibleChecksumError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from ..errors import ConfigError, TargetError
+from ..media_types import content_type
+from .base import ObjectInfo, release_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+    from ..build import BuiltFile
+    from ..settings import Settings
+
+__all__ = ["S3Target", "parse_s3_url"]
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+MIB = 1024 * 1024
+
+LIST_PAGE_SIZE = 1000
+"""Keys per ``ListObjectsV2`` request: S3's maximum."""
+
+DELETE_BATCH_SIZE = 1000
+"""Keys per ``DeleteObjects`` request: S3's maximum."""
+
+HEAD_SWITCH_RATIO = 20
+"""Listing switches to per-key ``HeadObject`` once the prefix has shown this many keys per key
+asked for and more pages remain (see :meth:`S3Target.find_existing`)."""
+
+PART_MEMORY_BUDGET = 64 * MIB
+"""Bytes of multipart parts held in memory at once, across every upload of one target.
+
+Each part is read into memory so its SHA-256 can be sent before its body, so parts in flight are
+bounded by ``max(1, min(jobs, PART_MEMORY_BUDGET // multipart_chunksize))``: with the default
+16 MiB parts that is 4 parts, 64 MiB, whatever the file size and however many large files are
+published at once."""
+
+MAX_PARTS = 10_000
+"""S3's limit on parts per upload; larger files get larger parts."""
+
+CONFLICT_ATTEMPTS = 4
+"""Attempts of an upload answered ``409 ConditionalRequestConflict`` (a concurrent conditional
+write of the same key), with exponential backoff; botocore does not retry these."""
+
+CONFLICT_BACKOFF = 0.1
+"""Seconds before the first retry after a 409, doubled for each further one (with jitter)."""
+
+# Object parameters hashstore sets itself; `object_parameters` may not set them.
+_RESERVED_PARAMETERS = frozenset(
+    {"Bucket", "Key", "Body", "ContentLength", "ContentMD5", "IfMatch", "IfNoneMatch"}
+)
+
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+_EXISTS_CODES = frozenset({"412", "PreconditionFailed"})
+_CONFLICT_CODES = frozenset({"409", "ConditionalRequestConflict"})
+_DENIED_CODES = frozenset({"403", "AccessDenied", "AllAccessDisabled"})
+_CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidToken",
+        "ExpiredToken",
+        "TokenRefreshRequired",
+        "InvalidClientTokenId",
+    }
+)
+_CHECKSUM_CODES = frozenset(
+    {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "XAmzContentChecksumMismatch"}
+)
+_UNSUPPORTED_CODES = frozenset({"501", "NotImplemented", "InvalidArgument", "InvalidRequest"})
+_RETRYABLE_CODES = frozenset(
+    {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "InternalError"}
+)
+_REGION_CODES = frozenset(
+    {
+        "301",
+        "PermanentRedirect",
+        "AuthorizationHeaderMalformed",
+        "IllegalLocationConstraintException",
+    }
+)
+
+_PERMISSIONS = {
+    "ListObjectsV2": "s3:ListBucket",
+    "HeadObject": "s3:GetObject (and s3:ListBucket, so that a missing key answers 404)",
+    "GetObject": "s3:GetObject",
+    "PutObject": "s3:PutObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "DeleteObjects": "s3:DeleteObject",
+}
+_WRITE_OPERATIONS = frozenset({"PutObject", "CreateMultipartUpload"})
+
+_CREDENTIALS_HINT = (
+    "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the `profile` setting"
+)
+_RERUN = "rerun to upload only what is still missing"
+
+
+def parse_s3_url(target: str) -> tuple[str, str]:
+    """Split ``s3://bucket/prefix/`` into the bucket and the prefix.
+
+    The prefix is empty (the bucket's root) or ends with ``/``; leading slashes are dropped.
+
+    :raises ConfigError: ``target`` is not an ``s3://`` URL with a bucket.
+    """
+    if not target.startswith("s3://"):
+        raise ConfigError(f"target = {target!r} is invalid: an s3://bucket/prefix/ URL expected")
+    bucket, _, prefix = target[len("s3://") :].partition("/")
+    if not bucket:
+        raise ConfigError(f"target = {target!r} is invalid: the bucket name after s3:// is missing")
+    prefix = prefix.lstrip("/")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return bucket, prefix
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _error_code(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code") or "")
+    if code:
+        return code
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return str(status or "")
+
+
+class _AlreadyStored(TargetError):
+    """A create-only write was refused with 412: the key exists (private signal)."""
+
+
+class _Conflict(TargetError):
+    """A conditional write was refused with 409: a concurrent write of the key (private)."""
+
+
+class S3Target:
+    """Hashed objects and release records in an S3 bucket (or an S3-compatible store).
+
+    :param settings: uses ``target`` (``s3://bucket/prefix/``), ``endpoint_url``, ``region``,
+        ``profile``, ``jobs``, ``retries``, ``cache_control``, ``acl``, ``object_parameters``,
+        ``conditional_writes``, ``checksum``, ``multipart_threshold`` and
+        ``multipart_chunksize``.
+    :param client: a ready botocore S3 client to use instead of building one (tests).
+    :raises ConfigError: ``target`` is not an S3 URL, or ``object_parameters`` names a parameter
+        that ``PutObject`` does not take.
+    :raises TargetError: the AWS profile does not exist.
+
+    .. versionadded:: 0.1
+    """
+
+    last_plan_strategy: str | None
+    """How the last :meth:`find_existing` learnt what exists: ``"list"`` (one paginated listing)
+    or ``"list+head"`` (listing cut short, then one ``HeadObject`` per remaining key); ``None``
+    before the first call. :attr:`last_plan_detail` says how many requests each took."""
+
+    last_plan_detail: str | None
+    """A sentence for verbose output, e.g. ``list: 3 page(s), 2,417 keys``."""
+
+    def __init__(self, settings: Settings, *, client: S3Client | None = None) -> None:
+        if settings.target is None:
+            raise ConfigError("target is not set: give s3://bucket/prefix/")
+        self.bucket, self.prefix = parse_s3_url(settings.target)
+        self._settings = settings
+        self._part_slot_count = max(
+            1, min(settings.jobs, PART_MEMORY_BUDGET // settings.multipart_chunksize)
+        )
+        self._client = client if client is not None else self._make_client(settings)
+        if settings.checksum != "sha256":
+            # botocore >= 1.36 sends a CRC32 instead of Content-MD5 where S3 requires a checksum
+            # (DeleteObjects); stores without flexible checksums still need Content-MD5.
+            self._client.meta.events.register("before-sign.s3.DeleteObjects", _add_content_md5)
+        self._object_parameters = self._check_object_parameters(settings)
+        self._create_parameters = _input_members(self._client, "CreateMultipartUpload")
+        self._part_slots = threading.BoundedSemaphore(self._part_slot_count)
+        self._pool_lock = threading.Lock()
+        self._part_pool: ThreadPoolExecutor | None = None
+        self._head_pool: ThreadPoolExecutor | None = None
+        self.last_plan_strategy = None
+        self.last_plan_detail = None
+
+    def _make_client(self, settings: Settings) -> S3Client:
+        try:
+            session = boto3.session.Session(
+                profile_name=settings.profile, region_name=settings.region
+            )
+        except ProfileNotFound as exc:
+            raise TargetError(
+                f"AWS profile {settings.profile!r} is not configured: fix `profile`, or add the "
+                "profile to ~/.aws/config (or the file AWS_CONFIG_FILE names)",
+                operation="connect",
+                bucket=self.bucket,
+            ) from exc
+        # MinIO, moto and most S3-compatible stores serve buckets by path only.
+        s3_options: Any = {"addressing_style": "path"} if settings.endpoint_url else None
+        config = botocore.config.Config(
+            # Publish workers, plus the parts of multipart uploads, plus a little slack.
+            max_pool_connections=max(10, settings.jobs + self._part_slot_count + 4),
+            # total_max_attempts counts the first attempt too, as `retries` does.
+            retries={"mode": "standard", "total_max_attempts": settings.retries},
+            request_checksum_calculation=(
+                "when_supported" if settings.checksum == "sha256" else "when_required"
+            ),
+            response_checksum_validation="when_required",
+            s3=s3_options,
+            user_agent_extra="hashstore",
+        )
+        return session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+
+    def _check_object_parameters(
+        self, settings: Settings
+    ) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+        allowed = {
+            name
+            for name in _input_members(self._client, "PutObject") - _RESERVED_PARAMETERS
+            if not name.startswith(("Checksum", "If", "Write"))
+        }
+        for glob, parameters in settings.object_parameters.items():
+            unknown = sorted(set(parameters) - allowed)
+            if unknown:
+                raise ConfigError(
+                    f"object_parameters[{glob!r}] has unknown or reserved parameter(s) "
+                    f"{', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+                )
+        return tuple(settings.object_parameters.items())
+
+    # -- description ---------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """``s3://bucket/prefix/``, and the endpoint when it is not AWS's."""
+        text = f"s3://{self.bucket}/{self.prefix}"
+        if self._settings.endpoint_url:
+            text += f" at {self._settings.endpoint_url}"
+        return text
+
+    def url_for_key(self, key: str) -> str:
+        """``s3://bucket/prefix/key``."""
+        return f"s3://{self.bucket}/{self.prefix}{key}"
+
+    @property
+    def client(self) -> S3Client:
+        """The botocore S3 client this target uses (thread-safe), for diagnostics.
+
+        Calls made through it bypass the error translation of this class.
+        """
+        return self._client
+
+    @property
+    def endpoint_url(self) -> str:
+        """The endpoint the client talks to (AWS's regional endpoint unless configured)."""
+        return str(self._client.meta.endpoint_url)
+
+    # -- plan ----------------------------------------------------------------------------
+
+    def find_existing(self, keys: Collection[str]) -> Mapping[str, int]:
+        """Which of ``keys`` exist under the prefix, with their sizes.
+
+        One ``ListObjectsV2`` of the prefix, 1,000 keys a request, answers for every key. A
+        prefix that holds far more objects than a build has files (years of releases) would
+        take many pages, so listing stops early when, with more pages to come, the keys listed
+        so far exceed :data:`HEAD_SWITCH_RATIO` times the keys asked for. S3 lists keys in
+        UTF-8 byte order, so a key asked for that sorts before the last listed key and was not
+        seen does not exist; only the keys sorting after it are asked with one ``HeadObject``
+        each, ``jobs`` at a time. The count of keys under a prefix is unknown in advance, so
+        this is a bet: it pays when the prefix holds more than about 1,000 objects per key
+        still unknown, and costs at most one request per key asked when it does not.
+        :attr:`last_plan_strategy` records which way was taken.
+        """
+        wanted = set(keys)
+        if not wanted:
+            self.last_plan_strategy = "list"
+            self.last_plan_detail = "list: nothing asked, no requests"
+            return {}
+        found: dict[str, int] = {}
+        skip = len(self.prefix)
+        pages = listed = 0
+        token: str | None = None
+        while True:
+            request: dict[str, Any] = {
+                "Bucket": self.bucket,
+                "Prefix": self.prefix,
+                "MaxKeys": LIST_PAGE_SIZE,
+            }
+            if token is not None:
+                request["ContinuationToken"] = token
+            page = self._call("ListObjectsV2", None, self._client.list_objects_v2, **request)
+            pages += 1
+            contents = page.get("Contents", [])
+            listed += len(contents)
+            for item in contents:
+                key = item["Key"][skip:]
+                if key in wanted:
+                    found[key] = item["Size"]
+            if not page.get("IsTruncated") or not page.get("NextContinuationToken"):
+                break
+            token = page["NextContinuationToken"]
+            if listed > HEAD_SWITCH_RATIO * len(wanted):
+                last = contents[-1]["Key"][skip:] if contents else ""
+                unknown = sorted(k for k in wanted if k not in found and k > last)
+                for key, size in zip(unknown, self._head_sizes(unknown), strict=True):
+                    if size is not None:
+                        found[key] = size
+                self.last_plan_strategy = "list+head"
+                self.last_plan_detail = (
+                    f"list+head: {pages:,} page(s), {listed:,} keys listed, then "
+                    f"{len(unknown):,} HeadObject request(s): the prefix holds more than "
+                    f"{HEAD_SWITCH_RATIO}x the {len(wanted):,} keys asked for"
+                )
+                return found
+        self.last_plan_strategy = "list"
+        self.last_plan_detail = f"list: {pages:,} page(s), {listed:,} keys"
+        return found
+
+    def _head_sizes(self, keys: list[str]) -> Iterator[int | None]:
+        def size(key: str) -> int | None:
+            info = self.stat(key)
+            return None if info is None else info.size
+
+        return self._pool("head").map(size, keys)
+
+    # -- upload --------------------------------------------------------------------------
+
+    def put_if_absent(self, file: BuiltFile) -> bool:
+        """Store ``file`` under its hashed key unless the key exists (create-only).
+
+        Files of ``multipart_threshold`` bytes or more go up in parts of
+        ``multipart_chunksize``, in parallel, with bounded memory (:data:`PART_MEMORY_BUDGET`).
+
+        :returns: ``True`` if this call stored the object; ``False`` if the store already held an
+            object of the same size under the key (``412``: another publisher, or an earlier
+            attempt of this one whose answer was lost).
+        :raises TargetError: the store failed, refused the body, or holds other bytes under the
+            key.
+        """
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                if file.size >= self._settings.multipart_threshold:
+                    self._put_multipart(file)
+                else:
+                    self._put_single(file)
+            except _AlreadyStored:
+                return self._confirm_existing(file)
+            except _Conflict as exc:
+                if attempt + 1 == CONFLICT_ATTEMPTS:
+                    raise TargetError(
+                        f"{exc.operation} {self.url_for_key(file.key)}: the store reported "
+                        f"{CONFLICT_ATTEMPTS} conflicting concurrent writes of this key (409); "
+                        f"{_RERUN}",
+                        operation=exc.operation,
+                        bucket=self.bucket,
+                        key=file.key,
+                    ) from exc
+                time.sleep(CONFLICT_BACKOFF * 2**attempt * random.uniform(0.5, 1.5))
+            else:
+                return True
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _upload_parameters(self, name: str) -> dict[str, Any]:
+        parameters: dict[str, Any] = {
+            "ContentType": content_type(name),
+            "CacheControl": self._settings.cache_control,
+        }
+        if self._settings.acl:
+            parameters["ACL"] = self._settings.acl
+        for glob, extra in self._object_parameters:
+            if fnmatchcase(name, glob):
+                parameters.update(extra)
+        return parameters
+
+    def _put_single(self, file: BuiltFile) -> None:
+        request: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": self.prefix + file.key,
+            **self._upload_parameters(file.name),
+        }
+        if self._settings.conditional_writes:
+            request["IfNoneMatch"] = "*"
+        checksum = self._settings.checksum
+        if checksum == "sha256":
+            # Both headers, as the AWS SDKs send them: the algorithm tells the store which
+            # checksum to keep with the object (HeadObject returns it).
+            request["ChecksumAlgorithm"] = "SHA256"
+            request["ChecksumSHA256"] = _b64(bytes.fromhex(file.digest))
+        elif checksum == "md5":
+            request["ContentMD5"] = _stream_md5(file)
+        with file.open() as body:
+            request["Body"] = body
+            self._call("PutObject", file.key, self._client.put_object, **request)
+
+    def _put_multipart(self, file: BuiltFile) -> None:
+        key = self.prefix + file.key
+        create: dict[str, Any] = {
+            name: value
+            for name, value in self._upload_parameters(file.name).items()
+            if name in self._create_parameters
+        }
+        if self._settings.checksum == "sha256":
+            # SHA-256 exists only as a COMPOSITE checksum for multipart uploads (the default
+            # type for it); the whole file is checked against the digest in _upload_parts.
+            create["ChecksumAlgorithm"] = "SHA256"
+        created = self._call(
+            "CreateMultipartUpload",
+            file.key,
+            self._client.create_multipart_upload,
+            Bucket=self.bucket,
+            Key=key,
+            **create,
+        )
+        upload_id = created["UploadId"]
+        try:
+            parts = self._upload_parts(file, upload_id)
+            complete: dict[str, Any] = {
+                "Bucket": self.bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "MultipartUpload": {"Parts": parts},
+            }
+            if self._settings.conditional_writes:
+                complete["IfNoneMatch"] = "*"
+            self._call(
+                "CompleteMultipartUpload",
+                file.key,
+                self._client.complete_multipart_upload,
+                **complete,
+            )
+        except BaseException:
+            self._abort(file.key, upload_id)
+            raise
+
+    def _part_size(self, size: int) -> int:
+        chunk = self._settings.multipart_chunksize
+        return max(chunk, -(-size // MAX_PARTS))
+
+    def _upload_parts(self, file: BuiltFile, upload_id: str) -> list[dict[str, Any]]:
+        """Upload every part of ``file``; parts are read in order, uploaded in parallel.
+
+        Reading happens here, in the caller's thread, one part at a time at increasing offsets,
+        so the whole file's SHA-256 is computed on the way and compared with the build's digest.
+        A part slot (:data:`PART_MEMORY_BUDGET`) is taken before a part is read and given back
+        when its upload ends, which bounds the memory of all uploads together.
+        """
+        part_size = self._part_size(file.size)
+        whole = hashlib.sha256()
+        total = 0
+        futures: list[Future[dict[str, Any]]] = []
+        failed = threading.Event()
+
+        def done(future: Future[dict[str, Any]]) -> None:
+            self._part_slots.release()
+            if future.cancelled() or future.exception() is not None:
+                failed.set()
+
+        try:
+            with file.open() as stream:
+                number = 0
+                while not failed.is_set():
+                    self._part_slots.acquire()
+                    try:
+                        data = stream.read(part_size)
+                    except BaseException:
+                        self._part_slots.release()
+                        raise
+                    if not data:
+                        self._part_slots.release()
+                        break
+                    whole.update(data)
+                    total += len(data)
+                    number += 1
+                    try:
+                        future = self._pool("part").submit(
+                            self._upload_part, file.key, upload_id, number, data
+                        )
+                    except BaseException:
+                        self._part_slots.release()
+                        raise
+                    future.add_done_callback(done)
+                    futures.append(future)
+                    del data
+        finally:
+            # Never leave parts running behind an abort or an error.
+            wait(futures)
+        for future in futures:
+            future.result()  # the first part that failed raises its TargetError
+        if total != file.size or whole.hexdigest() != file.digest:
+            raise TargetError(
+                f"UploadPart {self.url_for_key(file.key)}: {file.source} changed since it was "
+                f"built ({total:,} bytes read, {file.size:,} expected, or other bytes): "
+                "build again and rerun",
+                operation="UploadPart",
+                bucket=self.bucket,
+                key=file.key,
+            )
+        return [future.result() for future in futures]
+
+    def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": self.prefix + key,
+            "UploadId": upload_id,
+            "PartNumber": number,
+            "Body": data,
+        }
+        part: dict[str, Any] = {"PartNumber": number}
+        checksum = self._settings.checksum
+        if checksum == "sha256":
+            digest = _b64(hashlib.sha256(data).digest())
+            request["ChecksumAlgorithm"] = "SHA256"
+            request["ChecksumSHA256"] = digest
+            part["ChecksumSHA256"] = digest
+        elif checksum == "md5":
+            request["ContentMD5"] = _b64(hashlib.md5(data, usedforsecurity=False).digest())
+        answer = self._call("UploadPart", key, self._client.upload_part, **request)
+        part["ETag"] = answer["ETag"]
+        return part
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        try:
+            self._client.abort_multipart_upload(
+                Bucket=self.bucket, Key=self.prefix + key, UploadId=upload_id
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # The upload failed already; a lifecycle rule for incomplete multipart uploads
+            # collects what is left. Report the first error, not this one.
+            log.warning(
+                "could not abort the multipart upload of %s: %s", self.url_for_key(key), exc
+            )
+
+    def _confirm_existing(self, file: BuiltFile) -> bool:
+        info = self.stat(file.key)
+        where = self.url_for_key(file.key)
+        if info is None:
+            raise TargetError(
+                f"PutObject {where}: the store refused to create the key as existing (412) but "
+                f"has no object there; {_RERUN}",
+                operation="PutObject",
+                bucket=self.bucket,
+                key=file.key,
+            )
+        if info.size != file.size or (info.sha256 is not None and info.sha256 != file.digest):
+            raise TargetError(
+                f"PutObject {where}: the key already holds other bytes ({info.size:,} bytes, "
+                f"sha256 {info.sha256 or 'unknown'}; this build has {file.size:,} bytes, sha256 "
+                f"{file.digest}). Objects under hashed keys are never overwritten: delete the "
+                "object if it is corrupt, then rerun",
+                operation="PutObject",
+                bucket=self.bucket,
+                key=file.key,
+            )
+        return False
+
+    def put_release(self, release: str, body: bytes) -> None:
+        """Write (or replace) ``.hashstore/releases/<release>.json``.
+
+        Unconditional, since a release record may be rewritten; ``Cache-Control: no-cache``
+        because, unlike hashed objects, it can change. ``object_parameters`` whose glob matches
+        the record's key apply (e.g. encryption a bucket policy demands), except
+        ``ContentType`` and ``CacheControl``; no ACL is sent.
+        """
+        key = release_key(release)
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + key, "Body": body}
+        for glob, extra in self._object_parameters:
+            if fnmatchcase(key, glob):
+                request.update(extra)
+        request.pop("ACL", None)
+        request["ContentType"] = "application/json"
+        request["CacheControl"] = "no-cache"
+        if self._settings.checksum == "sha256":
+            request["ChecksumAlgorithm"] = "SHA256"
+            request["ChecksumSHA256"] = _b64(hashlib.sha256(body).digest())
+        elif self._settings.checksum == "md5":
+            request["ContentMD5"] = _b64(hashlib.md5(body, usedforsecurity=False).digest())
+        self._call("PutObject", key, self._client.put_object, **request)
+
+    # -- read ----------------------------------------------------------------------------
+
+    def read(self, key: str) -> bytes:
+        """The whole body of an object; its SHA-256 checksum is verified when the store has one.
+
+        :raises TargetError: no such object, or the store failed.
+        """
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + key}
+        if self._settings.checksum == "sha256":
+            request["ChecksumMode"] = "ENABLED"
+        answer = self._call("GetObject", key, self._client.get_object, **request)
+        body = answer["Body"]
+        try:
+            return body.read()
+        except (BotoCoreError, OSError) as exc:
+            raise self._translate(exc, "GetObject", key) from exc
+        finally:
+            body.close()
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """Size, time, SHA-256 and headers of one object (``HeadObject``); ``None`` if absent.
+
+        ``sha256`` is the hex digest the store keeps for single-request uploads with a SHA-256
+        checksum; ``None`` for multipart objects (their checksum is composite, a checksum of the
+        parts' checksums) and for objects stored without one.
+        """
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + key}
+        if self._settings.checksum == "sha256":
+            request["ChecksumMode"] = "ENABLED"
+        try:
+            answer = self._client.head_object(**request)
+        except ClientError as exc:
+            if _error_code(exc) in _NOT_FOUND_CODES:
+                return None
+            raise self._translate(exc, "HeadObject", key) from exc
+        except BotoCoreError as exc:
+            raise self._translate(exc, "HeadObject", key) from exc
+        return ObjectInfo(
+            key=key,
+            size=answer["ContentLength"],
+            last_modified=answer["LastModified"],
+            sha256=_sha256_hex(answer),
+            content_type=answer.get("ContentType"),
+            cache_control=answer.get("CacheControl"),
+        )
+
+    def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under the target's prefix (and ``prefix``), in key order, paginated."""
+        skip = len(self.prefix)
+        token: str | None = None
+        while True:
+            request: dict[str, Any] = {
+                "Bucket": self.bucket,
+                "Prefix": self.prefix + prefix,
+                "MaxKeys": LIST_PAGE_SIZE,
+            }
+            if token is not None:
+                request["ContinuationToken"] = token
+            page = self._call("ListObjectsV2", None, self._client.list_objects_v2, **request)
+            for item in page.get("Contents", []):
+                yield ObjectInfo(
+                    key=item["Key"][skip:], size=item["Size"], last_modified=item["LastModified"]
+                )
+            if not page.get("IsTruncated") or not page.get("NextContinuationToken"):
+                return
+            token = page["NextContinuationToken"]
+
+    # -- delete --------------------------------------------------------------------------
+
+    def delete(self, keys: Iterable[str]) -> None:
+        """Delete objects, 1,000 keys a ``DeleteObjects`` request; missing keys are fine.
+
+        :raises TargetError: a request failed, or the store refused some keys (all are listed,
+            after every batch was tried).
+        """
+        refused: list[tuple[str, str, str]] = []
+        batch: list[str] = []
+        for key in keys:
+            batch.append(key)
+            if len(batch) == DELETE_BATCH_SIZE:
+                refused += self._delete_batch(batch)
+                batch = []
+        if batch:
+            refused += self._delete_batch(batch)
+        if refused:
+            shown = "\n".join(
+                f"  {self.url_for_key(key)}: {code}: {message}"
+                for key, code, message in refused[:20]
+            )
+            if len(refused) > 20:
+                shown += f"\n  ... and {len(refused) - 20} more"
+            hint = ""
+            if any(code in _DENIED_CODES for _, code, _ in refused):
+                hint = " The credentials need s3:DeleteObject on these keys."
+            raise TargetError(
+                f"DeleteObjects s3://{self.bucket}/{self.prefix}: the store refused to delete "
+                f"{len(refused)} object(s).{hint}\n{shown}",
+                operation="DeleteObjects",
+                bucket=self.bucket,
+                key=refused[0][0],
+            )
+
+    def _delete_batch(self, keys: list[str]) -> list[tuple[str, str, str]]:
+        answer = self._call(
+            "DeleteObjects",
+            None,
+            self._client.delete_objects,
+            Bucket=self.bucket,
+            Delete={"Objects": [{"Key": self.prefix + key} for key in keys], "Quiet": True},
+        )
+        skip = len(self.prefix)
+        return [
+            (error.get("Key", "")[skip:], error.get("Code", ""), error.get("Message", ""))
+            for error in answer.get("Errors", [])
+        ]
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the part and HEAD thread pools and close the client's connections."""
+        with self._pool_lock:
+            pools = [self._part_pool, self._head_pool]
+            self._part_pool = self._head_pool = None
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._client.close()
+
+    def __enter__(self) -> S3Target:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<S3Target {self.describe()}>"
+
+    def _pool(self, kind: str) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if kind == "part":
+                if self._part_pool is None:
+                    self._part_pool = ThreadPoolExecutor(
+                        self._part_slot_count, thread_name_prefix="hashstore-part"
+                    )
+                return self._part_pool
+            if self._head_pool is None:
+                self._head_pool = ThreadPoolExecutor(
+                    self._settings.jobs, thread_name_prefix="hashstore-head"
+                )
+            return self._head_pool
+
+    # -- the error boundary --------------------------------------------------------------
+
+    def _call(self, operation: str, key: str | None, method: Callable[..., _T], **kw: Any) -> _T:
+        """Call one client method, translating every botocore error into a TargetError."""
+        try:
+            return method(**kw)
+        except ClientError as exc:
+            code = _error_code(exc)
+            if code in _EXISTS_CODES and "IfNoneMatch" in kw:
+                raise _AlreadyStored(
+                    f"{operation} {self._where(key)}: the key exists (412)",
+                    operation=operation,
+                    bucket=self.bucket,
+                    key=key,
+                ) from exc
+            if code in _CONFLICT_CODES and "IfNoneMatch" in kw:
+                raise _Conflict(
+                    f"{operation} {self._where(key)}: a concurrent write of the key (409)",
+                    operation=operation,
+                    bucket=self.bucket,
+                    key=key,
+                ) from exc
+            raise self._translate(exc, operation, key) from exc
+        except BotoCoreError as exc:
+            raise self._translate(exc, operation, key) from exc
+
+    def _where(self, key: str | None) -> str:
+        return self.url_for_key(key) if key is not None else f"s3://{self.bucket}/{self.prefix}"
+
+    def _translate(self, exc: Exception, operation: str, key: str | None) -> TargetError:
+        """The TargetError for a botocore error: what happened, where, and what to do."""
+        reason = self._explain(exc, operation, key)
+        return TargetError(
+            f"{operation} {self._where(key)}: {reason}",
+            operation=operation,
+            bucket=self.bucket,
+            key=key,
+        )
+
+    def _explain(self, exc: Exception, operation: str, key: str | None) -> str:
+        settings = self._settings
+        if isinstance(exc, (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)):
+            return f"no valid AWS credentials ({exc}): {_CREDENTIALS_HINT}"
+        if isinstance(exc, (BotoConnectionError, ReadTimeoutError, ConnectionClosedError)):
+            return (
+                f"cannot reach {self.endpoint_url} ({exc}): check `endpoint_url`, `region` and "
+                "the network"
+            )
+        if isinstance(exc, FlexibleChecksumError):
+            return (
+                f"the body read from the store does not match its checksum ({exc}): the network "
+                "corrupted it; rerun"
+            )
+        if isinstance(exc, ParamValidationError):
+            return f"invalid request ({exc}): check `object_parameters`"
+        if not isinstance(exc, ClientError):
+            return f"{type(exc).__name__}: {exc}"
+
+        error = exc.response.get("Error", {})
+        code = _error_code(exc)
+        message = str(error.get("Message") or "")
+        said = f" (the store said: {code}: {message})" if message else f" ({code})"
+        if code == "NoSuchBucket":
+            return f"bucket {self.bucket!r} does not exist: create it or fix `target`"
+        if code == "NoSuchKey":
+            return "no such object"
+        if code == "AccessControlListNotSupported":
+            return (
+                "the bucket has ACLs disabled (Object Ownership: bucket owner enforced): remove "
+                "`acl` and use CloudFront Origin Access Control"
+            )
+        if code in _CREDENTIAL_CODES:
+            return f"no valid AWS credentials{said}: {_CREDENTIALS_HINT}"
+        if code in _DENIED_CODES:
+            permission = _PERMISSIONS.get(operation, f"permission for {operation}")
+            if settings.acl and operation in _WRITE_OPERATIONS:
+                permission += " and s3:PutObjectAcl (because `acl` is set)"
+            resource = (
+                f"arn:aws:s3:::{self.bucket}"
+                if operation == "ListObjectsV2"
+                else f"arn:aws:s3:::{self.bucket}/{self.prefix}*"
+            )
+            return (
+                f"access denied: the credentials in use need {permission} on {resource}; grant "
+                "it in the IAM or bucket policy"
+            )
+        if code in _CHECKSUM_CODES:
+            return (
+                f"the store rejected the body of {key or 'the request'}: its checksum does not "
+                f"match{said}; the file changed during upload or the network corrupted it; rerun"
+            )
+        if code in _UNSUPPORTED_CODES:
+            text = " ".join(
+                str(error.get(field) or "") for field in ("Message", "Header", "ArgumentName")
+            ).lower()
+            if "if-none-match" in text:
+                return (
+                    f"this store does not support conditional writes{said}: set "
+                    "conditional_writes=False"
+                )
+            if "checksum" in text:
+                return (
+                    f"this store does not support SHA-256 checksums{said}: set checksum='md5' "
+                    "or 'none'"
+                )
+            if code in {"501", "NotImplemented"}:
+                return (
+                    f"this store does not implement a header hashstore sent{said}: without "
+                    "conditional writes set conditional_writes=False; without SHA-256 checksums "
+                    "set checksum='md5' or 'none'"
+                )
+        if code in _REGION_CODES:
+            return f"the bucket is in another region{said}: set `region`"
+        if code == "RequestTimeTooSkewed":
+            return f"this machine's clock is wrong{said}: synchronise it (NTP) and rerun"
+        if code == "NoSuchUpload":
+            return f"the multipart upload was aborted or expired{said}; {_RERUN}"
+        if code in {"EntityTooLarge", "EntityTooSmall"}:
+            return f"the store refused the size of the body{said}: check `multipart_chunksize`"
+        if code in _RETRYABLE_CODES:
+            return (
+                f"the store kept failing after {settings.retries} attempt(s){said}: rerun later, "
+                "lower `jobs` or raise `retries`"
+            )
+        return f"the store refused the request{said}"
+
+
+def _input_members(client: S3Client, operation: str) -> frozenset[str]:
+    shape = client.meta.service_model.operation_model(operation).input_shape
+    return frozenset(shape.members) if shape is not None else frozenset()
+
+
+def _add_content_md5(request: Any, **kwargs: Any) -> None:
+    """Give a DeleteObjects request the Content-MD5 older S3-compatible stores require."""
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if isinstance(body, (bytes, bytearray)) and "Content-MD5" not in request.headers:
+        request.headers["Content-MD5"] = _b64(hashlib.md5(body, usedforsecurity=False).digest())
+
+
+def _stream_md5(file: BuiltFile) -> str:
+    """Content-MD5 of a file, read in blocks (the body is read again to send it)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    stream: BinaryIO
+    with file.open() as stream:
+        while block := stream.read(MIB):
+            digest.update(block)
+    return _b64(digest.digest())
+
+
+def _sha256_hex(answer: Mapping[str, Any]) -> str | None:
+    """The hex SHA-256 of a whole object from a HeadObject answer, when the store has one.
+
+    Multipart objects carry a composite checksum (``<base64>-<parts>``, ``ChecksumType:
+    COMPOSITE``, an ETag ending in ``-<parts>``), which is not the object's SHA-256.
+    """
+    value = answer.get("ChecksumSHA256")
+    if not value or "-" in value:
+        return None
+    if answer.get("ChecksumType") == "COMPOSITE" or "-" in str(answer.get("ETag", "")):
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
