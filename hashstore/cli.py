@@ -12,13 +12,19 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from datetime import timezone
 from typing import Any, TextIO
 
 from .build import BuiltFile
+from .doctor import doctor
 from .errors import HashstoreError
 from .manifest import Manifest
 from .publish import Plan, PublishReport, format_size, publish
+from .releases import list_releases
+from .retention import prune
 from .settings import Settings
+from .targets import open_target
+from .verify import manifest_for, verify
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -112,7 +118,111 @@ def build_parser(prog: str = "hashstore") -> argparse.ArgumentParser:
     u.add_argument("--integrity", action="store_true", help="print the SRI value too")
     _add_options(u, _MANIFEST_OPTIONS)
     u.set_defaults(handler=_url)
+
+    r = commands.add_parser("releases", help="list the target's releases, newest first")
+    _add_options(r, _TARGET_OPTIONS)
+    r.add_argument("--json", action="store_true", help="print JSON")
+    r.set_defaults(handler=_releases)
+
+    v = commands.add_parser(
+        "verify", help="check that every object of a manifest or release is stored intact"
+    )
+    add_verify_arguments(v)
+    v.set_defaults(handler=_verify)
+
+    pr = commands.add_parser(
+        "prune",
+        help="delete what no kept release needs (dry run unless --yes)",
+        description="Keep the newest N releases, every release younger than D days and always "
+        "the newest; delete objects no kept release references whose LastModified is at "
+        "least D days old, then the dropped release records. See docs/retention.md.",
+    )
+    add_prune_arguments(pr)
+    pr.set_defaults(handler=_prune)
+
+    d = commands.add_parser("doctor", help="check bucket and CloudFront settings hashstore needs")
+    _add_options(d, _TARGET_OPTIONS)
+    d.add_argument(
+        "--origin", metavar="URL", help="the site's origin that must pass CORS for SRI assets"
+    )
+    d.add_argument("--distribution-id", metavar="ID", help="CloudFront distribution to check")
+    d.add_argument(
+        "--cloudfront-endpoint-url", metavar="URL", help="CloudFront endpoint (local stacks)"
+    )
+    d.add_argument(
+        "--no-probe", action="store_true", help="write no probe objects under .hashstore/doctor/"
+    )
+    d.add_argument("--json", action="store_true", help="print a JSON report")
+    d.set_defaults(handler=_doctor)
     return parser
+
+
+def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``verify`` (also ``manage.py hashstore_verify``)."""
+    _add_options(parser, _TARGET_OPTIONS + _MANIFEST_OPTIONS[1:])
+    which = parser.add_mutually_exclusive_group()
+    flag, dest, kwargs = _MANIFEST_OPTIONS[0]
+    which.add_argument(flag, dest=f"setting_{dest}", default=argparse.SUPPRESS, **kwargs)
+    which.add_argument(
+        "--release",
+        dest="release_id",
+        metavar="ID",
+        help="verify this release's record in the target instead of the manifest file",
+    )
+    parser.add_argument("--deep", action="store_true", help="read and hash every object")
+    parser.add_argument(
+        "--via-cdn",
+        action="store_true",
+        help="also fetch every URL: bytes, Cache-Control immutable, Content-Type",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON report")
+
+
+def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``prune`` (also ``manage.py hashstore_prune``)."""
+    _add_options(parser, _TARGET_OPTIONS)
+    parser.add_argument(
+        "--keep-releases",
+        type=_whole_number,
+        default=5,
+        metavar="N",
+        help="keep the newest N releases (default 5; the newest is always kept)",
+    )
+    parser.add_argument(
+        "--keep-days",
+        type=_days,
+        default=7.0,
+        metavar="D",
+        help="keep releases and objects younger than D days (default 7; must exceed the "
+        "longest publish; 0 only when no publish runs)",
+    )
+    parser.add_argument("--yes", action="store_true", help="delete (default: print the plan only)")
+    parser.add_argument("--json", action="store_true", help="print a JSON report")
+
+
+def settings_from_args(args: argparse.Namespace, defaults: Settings) -> Settings:
+    """The ``Settings`` of parsed arguments: flags override ``defaults`` (an adapter's)."""
+    return _settings(args, defaults)
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days >= 0")
+    return value
 
 
 def main(
@@ -216,6 +326,89 @@ def _url(args: argparse.Namespace, settings: Settings) -> int:
     if args.integrity:
         print(manifest.integrity(args.name))
     return 0
+
+
+def _releases(args: argparse.Namespace, settings: Settings) -> int:
+    target = open_target(settings)
+    try:
+        releases = list_releases(target, jobs=settings.jobs)
+    finally:
+        target.close()
+    if args.json:
+        print(json.dumps([release.to_dict() for release in releases], indent=2))
+        return 0
+    if not releases:
+        print(f"no releases in {target.describe()}")
+        return 0
+    print(f"{'RELEASE':<20} {'PUBLISHED (UTC)':<19} {'FILES':>7} {'SIZE':>10}")
+    for i, release in enumerate(releases):
+        published = release.published_at.astimezone(timezone.utc)
+        note = "  newest" if i == 0 else ""
+        print(
+            f"{release.id:<20} {published:%Y-%m-%d %H:%M:%S} {release.files:>7} "
+            f"{format_size(release.size):>10}{note}"
+        )
+    print(f"{len(releases)} release(s) in {target.describe()}")
+    return 0
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    return run_verify(args, settings, sys.stdout)
+
+
+def run_verify(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Verify as ``args`` say, write the report to ``out``; 1 if anything is wrong."""
+    url_base = settings.base_url if hasattr(args, "setting_base_url") else None
+    target = open_target(settings)
+    try:
+        manifest = manifest_for(settings, target, release=args.release_id, url_base=url_base)
+        report = verify(settings, manifest, deep=args.deep, via_cdn=args.via_cdn, target=target)
+    finally:
+        target.close()
+    if args.json:
+        out.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        for problem in report.problems:
+            out.write(f"{problem}\n")
+        out.write(report.summary() + "\n")
+    return 0 if report.ok else 1
+
+
+def _prune(args: argparse.Namespace, settings: Settings) -> int:
+    return run_prune(args, settings, sys.stdout, sys.stderr)
+
+
+def run_prune(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """Prune as ``args`` say (a dry run unless ``--yes``), report to ``out`` (errors to ``err``);
+    1 if a release published meanwhile lost objects."""
+    report = prune(
+        settings,
+        keep_releases=args.keep_releases,
+        keep_days=args.keep_days,
+        dry_run=not args.yes,
+    )
+    if args.json:
+        out.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        for line in report.lines():
+            (err if line.startswith("error:") else out).write(line + "\n")
+    return 0 if report.ok else 1
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    report = doctor(
+        settings,
+        origin=args.origin,
+        distribution_id=args.distribution_id,
+        cloudfront_endpoint_url=args.cloudfront_endpoint_url,
+        probe=not args.no_probe,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for line in report.lines():
+            print(line)
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -111,7 +111,7 @@ def release_record(manifest: Manifest, *, published_at: datetime | None = None) 
     """The release record stored beside the objects: the manifest plus when it was published."""
     moment = published_at or datetime.now(timezone.utc)
     record = manifest.to_dict()
-    record["published_at"] = moment.isoformat(timespec="seconds")
+    record["published_at"] = moment.isoformat(timespec="microseconds")
     return (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
@@ -179,6 +179,24 @@ def execute(
     return sorted(uploaded), sorted(raced)
 
 
+def _restore_pruned(
+    the_plan: Plan, target: Target, jobs: int, on_file: FileCallback | None
+) -> None:
+    """Check, after the release record exists, that every object is still there.
+
+    A prune that planned before this release's record appeared may have deleted objects this
+    publish found present (a rollback to an old release reuses old objects and uploads nothing,
+    so the prune's age rule cannot protect them). Once the record exists every later prune keeps
+    the release; one more listing catches what an earlier prune removed, and it is stored again
+    before the manifest is written.
+    """
+    files = the_plan.build.files.values()
+    existing = target.find_existing([f.key for f in files])
+    lost = tuple(f for f in files if f.key not in existing)
+    if lost:
+        execute(replace(the_plan, missing=lost), target, jobs=jobs, on_file=on_file)
+
+
 def publish(
     settings: Settings,
     *,
@@ -213,6 +231,7 @@ def publish(
         if not dry_run:
             uploaded, raced = execute(the_plan, target, jobs=settings.jobs, on_file=on_file)
             target.put_release(the_plan.manifest.release, release_record(the_plan.manifest))
+            _restore_pruned(the_plan, target, settings.jobs, on_file)
             the_plan.manifest.save(settings.manifest)
     finally:
         if own_target:

@@ -1,0 +1,342 @@
+"""Verify a manifest against what is really stored (and served): before traffic switches.
+
+For every entry of a manifest (a local manifest file, or a release record), the target must
+hold the hashed key with the recorded size and SHA-256 digest:
+
+- by default one ``HeadObject`` (``stat``) per key, with S3's checksum mode, compares the size
+  and the SHA-256 the store recorded at upload. Objects the store keeps no whole-object SHA-256
+  for (multipart uploads, stores without flexible checksums, a local directory) have their size
+  checked and are counted as *digest not checked*;
+- ``deep`` reads every body and hashes it, which also catches a store that accepted a body that
+  did not match the checksum sent with it;
+- ``via_cdn`` fetches every URL (``base_url`` + hashed key) as a browser would and checks the
+  bytes, that ``Cache-Control`` says ``immutable`` and that ``Content-Type`` is the one the
+  object was published with.
+
+Checks run ``jobs`` at a time. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError, HashstoreError
+from .manifest import Manifest, ManifestEntry
+from .media_types import content_type
+from .publish import format_size
+from .settings import Settings
+from .targets import Target, open_target
+
+__all__ = ["Problem", "VerifyReport", "expected_content_type", "verify"]
+
+_CHUNK = 1024 * 1024
+_USER_AGENT = "hashstore-verify"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one manifest entry.
+
+    .. versionadded:: 0.1
+    """
+
+    name: str
+    """Logical name."""
+    key: str
+    """Hashed key."""
+    kind: str
+    """``missing``, ``size``, ``sha256``, ``unreadable`` (the store), or ``http``, ``bytes``,
+    ``cache-control``, ``content-type`` (through the CDN)."""
+    detail: str
+    where: str
+    """The object (``s3://bucket/prefix/key`` or a path) or the URL that was fetched."""
+
+    def __str__(self) -> str:
+        return f"{self.kind:<13} {self.name} -> {self.where}: {self.detail}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "key": self.key,
+            "kind": self.kind,
+            "detail": self.detail,
+            "where": self.where,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What :func:`verify` found.
+
+    .. versionadded:: 0.1
+    """
+
+    release: str
+    target: str
+    files: int
+    size: int
+    deep: bool
+    via_cdn: bool
+    problems: tuple[Problem, ...] = ()
+    digest_unchecked: tuple[str, ...] = ()
+    """Logical names whose SHA-256 could not be compared: the store records none for them and
+    ``deep`` was off. Their size was checked."""
+    seconds: float = 0.0
+    urls: int = field(default=0)
+    """URLs fetched (``via_cdn``)."""
+
+    @property
+    def ok(self) -> bool:
+        """No entry is missing or mismatched."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line: what was checked and how many problems."""
+        how = "read and hashed" if self.deep else "checked"
+        text = (
+            f"{how} {self.files} object(s) ({format_size(self.size)}) of release {self.release} "
+            f"in {self.target}"
+        )
+        if self.via_cdn:
+            text += f", fetched {self.urls} URL(s)"
+        text += f" in {self.seconds:.2f}s: "
+        if self.problems:
+            names = {p.name for p in self.problems}
+            text += f"{len(self.problems)} problem(s) in {len(names)} file(s)"
+        else:
+            text += "all present and intact"
+        if self.digest_unchecked:
+            text += (
+                f"; SHA-256 not checked for {len(self.digest_unchecked)} object(s) the store "
+                "keeps no whole-object checksum for (size only; --deep reads and hashes them)"
+            )
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready report (``--json``)."""
+        return {
+            "release": self.release,
+            "target": self.target,
+            "ok": self.ok,
+            "files": self.files,
+            "bytes": self.size,
+            "deep": self.deep,
+            "via_cdn": self.via_cdn,
+            "urls": self.urls,
+            "problems": [p.to_dict() for p in self.problems],
+            "digest_unchecked": list(self.digest_unchecked),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def expected_content_type(settings: Settings, name: str) -> str:
+    """The ``Content-Type`` a logical name is published with.
+
+    hashstore's media type table, unless ``object_parameters`` gives a ``ContentType`` for a
+    glob matching the name (the last matching glob wins, as when uploading).
+    """
+    expected = content_type(name)
+    for glob, parameters in settings.object_parameters.items():
+        if fnmatchcase(name, glob) and "ContentType" in parameters:
+            expected = str(parameters["ContentType"])
+    return expected
+
+
+def verify(
+    settings: Settings,
+    manifest: Manifest,
+    *,
+    deep: bool = False,
+    via_cdn: bool = False,
+    target: Target | None = None,
+    timeout: float = 30.0,
+) -> VerifyReport:
+    """Check that every object ``manifest`` names is stored intact (and served right).
+
+    :param settings: where the objects are (``target``), ``jobs``, and ``object_parameters``
+        (for the expected ``Content-Type``).
+    :param manifest: what to check; URLs are built from its ``url_base`` (see
+        :meth:`Manifest.load`), which must be absolute for ``via_cdn``.
+    :param deep: read every object and hash it, rather than trusting the checksum the store
+        recorded.
+    :param via_cdn: also fetch every URL and check bytes, ``Cache-Control`` and
+        ``Content-Type``.
+    :param target: a target opened already (closed by the caller).
+    :param timeout: seconds to wait for each URL.
+    :raises ConfigError: ``via_cdn`` without an absolute base URL.
+    :raises HashstoreError: the target cannot be reached at all.
+    """
+    if via_cdn:
+        parts = urlsplit(manifest.url_base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"--via-cdn needs an absolute base URL, and the manifest's is "
+                f"{manifest.url_base!r}: give --base-url https://cdn.example.com/static/"
+            )
+    started = time.perf_counter()
+    own_target = target is None
+    target = target if target is not None else open_target(settings)
+    entries = list(manifest.items())
+    try:
+        with ThreadPoolExecutor(settings.jobs, thread_name_prefix="hashstore-verify") as pool:
+            store_results = list(
+                pool.map(lambda item: _check_stored(target, *item, deep=deep), entries)
+            )
+            cdn_results: list[list[Problem]] = []
+            if via_cdn:
+                cdn_results = list(
+                    pool.map(
+                        lambda item: _check_served(settings, manifest, *item, timeout=timeout),
+                        entries,
+                    )
+                )
+    finally:
+        if own_target:
+            target.close()
+    problems: list[Problem] = []
+    unchecked: list[str] = []
+    for (name, _entry), (found, digest_checked) in zip(entries, store_results, strict=True):
+        problems += found
+        if not found and not digest_checked:
+            unchecked.append(name)
+    for found in cdn_results:
+        problems += found
+    return VerifyReport(
+        release=manifest.release,
+        target=target.describe(),
+        files=len(entries),
+        size=sum(entry.size for _, entry in entries),
+        deep=deep,
+        via_cdn=via_cdn,
+        problems=tuple(problems),
+        digest_unchecked=tuple(unchecked),
+        seconds=time.perf_counter() - started,
+        urls=len(entries) if via_cdn else 0,
+    )
+
+
+def _check_stored(
+    target: Target, name: str, entry: ManifestEntry, *, deep: bool
+) -> tuple[list[Problem], bool]:
+    """Problems of one stored object, and whether its digest was compared."""
+    where = target.url_for_key(entry.key)
+
+    def problem(kind: str, detail: str) -> Problem:
+        return Problem(name, entry.key, kind, detail, where)
+
+    try:
+        info = target.stat(entry.key)
+        if info is None:
+            return [problem("missing", "no such object")], True
+        if info.size != entry.size:
+            detail = f"{info.size:,} bytes stored, {entry.size:,} recorded"
+            return [problem("size", detail)], True
+        if deep:
+            body = target.read(entry.key)
+            digest = hashlib.sha256(body).hexdigest()
+            if len(body) != entry.size or digest != entry.sha256:
+                detail = f"stored bytes hash to {digest}, recorded {entry.sha256}"
+                return [problem("sha256", detail)], True
+            return [], True
+        if info.sha256 is None:
+            return [], False
+        if info.sha256 != entry.sha256:
+            detail = f"the store's SHA-256 is {info.sha256}, recorded {entry.sha256}"
+            return [problem("sha256", detail)], True
+        return [], True
+    except HashstoreError as exc:
+        return [problem("unreadable", str(exc))], True
+
+
+def _check_served(
+    settings: Settings, manifest: Manifest, name: str, entry: ManifestEntry, *, timeout: float
+) -> list[Problem]:
+    """Problems of one URL: status, bytes, ``Cache-Control`` and ``Content-Type``."""
+    url = manifest.url(name)
+
+    def problem(kind: str, detail: str) -> Problem:
+        return Problem(name, entry.key, kind, detail, url)
+
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            headers = response.headers
+            while block := response.read(_CHUNK):
+                digest.update(block)
+                size += len(block)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return [problem("http", f"{exc.code} {exc.reason}")]
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return [problem("http", f"cannot fetch: {reason}")]
+    problems = []
+    if size != entry.size or digest.hexdigest() != entry.sha256:
+        problems.append(
+            problem(
+                "bytes",
+                f"served {size:,} bytes hashing to {digest.hexdigest()}, recorded "
+                f"{entry.size:,} bytes {entry.sha256}",
+            )
+        )
+    cache_control = headers.get("Cache-Control", "")
+    if "immutable" not in _tokens(cache_control):
+        problems.append(
+            problem(
+                "cache-control",
+                f"Cache-Control is {cache_control!r}, not immutable: browsers and the CDN will "
+                "ask again for a file that never changes",
+            )
+        )
+    served_type = headers.get("Content-Type", "")
+    wanted = expected_content_type(settings, name)
+    if _normal_type(served_type) != _normal_type(wanted):
+        problems.append(
+            problem("content-type", f"Content-Type is {served_type!r}, expected {wanted!r}")
+        )
+    return problems
+
+
+def _tokens(header: str) -> set[str]:
+    return {part.strip().split("=", 1)[0].lower() for part in header.split(",")}
+
+
+def _normal_type(value: str) -> str:
+    return ";".join(part.strip() for part in value.lower().split(";") if part.strip())
+
+
+def manifest_for(
+    settings: Settings,
+    target: Target,
+    *,
+    release: str | None,
+    url_base: str | None,
+) -> Manifest:
+    """The manifest ``hashstore verify`` checks: a release record, or the local manifest file.
+
+    :param release: a release id to read from the target; ``None``: ``settings.manifest``.
+    :param url_base: build URLs with this base instead of the manifest's.
+    """
+    if release is not None:
+        from .releases import load_release
+
+        manifest = load_release(target, release)
+        if url_base is None:
+            return manifest
+        return Manifest(
+            dict(manifest.items()),
+            release=manifest.release,
+            base_url=manifest.base_url,
+            url_base=url_base,
+        )
+    return Manifest.load(settings.manifest, url_base=url_base)
