@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # tox finds the other Pythons through pyenv when it is there (CI and the developers' machines).
 PYENVS := $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.1[0-9]\.[0-9]+$$' | paste -sd: -)
 
-.PHONY: venv test lint typecheck pytest demo bench docs test-edges clean
+.PHONY: venv test lint typecheck pytest services demo bench docs test-edges clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy hashstore
 
-pytest: $(STAMP)
+# nginx and Chromium come from Debian; the scripts install them when absent.
+services:
+	bash scripts/ensure-nginx.sh
+	bash scripts/ensure-chromium.sh
+
+pytest: $(STAMP) services
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest
 
 demo: $(STAMP)
+	bash scripts/ensure-nginx.sh
 	$(BIN)/python examples/demo.py
 
 bench: $(STAMP)
