@@ -32,8 +32,8 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 _TARGET_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("--to", "target", {"metavar": "TARGET", "help": "s3://bucket/prefix/ or a directory"}),
     ("--endpoint-url", "endpoint_url", {"metavar": "URL", "help": "S3-compatible endpoint"}),
-    ("--region", "region", {"help": "AWS region of the bucket"}),
-    ("--profile", "profile", {"help": "AWS credentials profile"}),
+    ("--region", "region", {"metavar": "REGION", "help": "AWS region of the bucket"}),
+    ("--profile", "profile", {"metavar": "PROFILE", "help": "AWS credentials profile"}),
     ("--jobs", "jobs", {"metavar": "N", "help": "parallel requests (default 32)"}),
 ]
 _MANIFEST_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
@@ -60,7 +60,7 @@ _BUILD_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         {"metavar": "PATH", "help": "URL path of root-relative references"},
     ),
     ("--cache-control", "cache_control", {"metavar": "VALUE", "help": "Cache-Control of objects"}),
-    ("--acl", "acl", {"help": "canned ACL (default: none)"}),
+    ("--acl", "acl", {"metavar": "ACL", "help": "canned ACL (default: none)"}),
     (
         "--no-conditional-writes",
         "conditional_writes",

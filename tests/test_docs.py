@@ -1,0 +1,210 @@
+"""The manual cannot drift from the code: options, errors, commands and the public API.
+
+These tests read the Markdown sources and import the configuration table's generator
+(``docs/_ext/hashstore_settings.py``); they need neither Sphinx nor a build of the manual
+(``make docs`` builds it, with warnings as errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import hashstore
+import hashstore.django
+import hashstore.flask
+from hashstore import errors
+from hashstore.cli import build_parser
+from hashstore.django.storage import OPTION_NAMES
+from hashstore.settings import Settings
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def settings_ext() -> Iterator[ModuleType]:
+    path = DOCS / "_ext" / "hashstore_settings.py"
+    spec = importlib.util.spec_from_file_location("hashstore_settings", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _flag_fields() -> dict[str, str]:
+    """Settings field -> its flag, from the parser (options stored as ``setting_<field>``)."""
+    fields = {}
+    for sub in _subcommands(build_parser()).values():
+        for action in sub._actions:
+            if action.dest.startswith("setting_"):
+                fields[action.dest.removeprefix("setting_")] = action.option_strings[-1]
+    return fields
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def test_the_configuration_page_renders_the_generated_table() -> None:
+    assert re.search(r"^```\{hashstore-settings\}\n```$", _page("configuration.md"), re.M)
+
+
+def test_every_setting_is_in_the_generated_table_with_its_three_spellings(
+    settings_ext: ModuleType,
+) -> None:
+    table = settings_ext.render_markdown()
+    # One row per option, starting "* - **`name`**", then its spellings, type, default and doc.
+    blocks = table.split("\n* - **`")[1:]
+    rows = {block.split("`", 1)[0]: block for block in blocks}
+    flags = _flag_fields()
+    assert list(rows) == list(Settings.field_names())
+    for name in Settings.field_names():
+        row = rows[name]
+        assert f"Flask: `HASHSTORE_{name.upper()}`" in row
+        if name in OPTION_NAMES:
+            assert f'Django: `OPTIONS["{name}"]`' in row
+        else:
+            assert "Django: none" in row
+        if name in flags:
+            assert f"Command line: `{flags[name]}`" in row
+        doc = " ".join(Settings.__dataclass_fields__[name].metadata["doc"].split())
+        assert f"  - {doc}" in row.splitlines(), f"{name}: its doc is not in the table"
+    assert "Command line: `SRC ...`" in rows["sources"]
+    assert "Command line: none" in rows["retries"]
+
+
+def test_every_field_has_a_doc() -> None:
+    for name, field in Settings.__dataclass_fields__.items():
+        assert field.metadata.get("doc"), f"Settings.{name} has no metadata['doc']"
+
+
+def test_adapter_only_options_are_documented() -> None:
+    page = _page("configuration.md")
+    for name in sorted(set(OPTION_NAMES) - set(Settings.field_names())):
+        assert f'OPTIONS["{name}"]' in page
+    assert "HASHSTORE_URL_FOR" in page
+
+
+# -- troubleshooting -------------------------------------------------------------------------
+
+
+def _error_classes(root: type[Exception]) -> Iterator[type[Exception]]:
+    yield root
+    for sub in root.__subclasses__():
+        yield from _error_classes(sub)
+
+
+def test_every_error_class_has_a_section_in_troubleshooting() -> None:
+    page = _page("troubleshooting.md")
+    headings = set(re.findall(r"^#{2,4} (\w+)\s*$", page, re.M))
+    classes = {cls.__name__ for cls in _error_classes(errors.HashstoreError)}
+    public = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.HashstoreError)
+    }
+    assert public <= classes
+    assert classes <= headings, f"no section for {sorted(classes - headings)}"
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+def test_every_command_and_flag_is_in_the_cli_page() -> None:
+    page = _page("cli.md")
+    parser = build_parser()
+    for flag in parser._actions[0].option_strings:  # -h, --help
+        assert f"`{flag}`" in page or f"{flag}`" in page
+    for command, sub in _subcommands(parser).items():
+        assert f"## `hashstore {command}`" in page, f"no section for hashstore {command}"
+        for action in sub._actions:
+            for flag in action.option_strings:
+                assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", page), (
+                    f"hashstore {command} {flag} is not in docs/cli.md"
+                )
+
+
+def _hashstore_text(page: str) -> str:
+    """The prose, synopses and ``$ hashstore ...`` command lines of a page, without the output
+    shown in examples (which may quote other tools' flags, e.g. an ``aws s3api`` fix)."""
+    kept: list[str] = []
+    block: list[str] | None = None  # the lines of the fenced block being read
+    for line in page.splitlines():
+        if not line.startswith("```"):
+            (kept if block is None else block).append(line)
+        elif block is None:
+            block = []
+        else:
+            kept += _commands(block)
+            block = None
+    return "\n".join(kept)
+
+
+def _commands(block: list[str]) -> list[str]:
+    if block and block[0].startswith("hashstore "):  # a synopsis
+        return block
+    commands, continued = [], False
+    for line in block:
+        if line.startswith("$ hashstore") or continued:
+            commands.append(line)
+            continued = line.endswith("\\")
+    return commands
+
+
+def test_the_cli_page_names_no_flag_that_does_not_exist() -> None:
+    known = {
+        flag
+        for sub in [build_parser(), *_subcommands(build_parser()).values()]
+        for action in sub._actions
+        for flag in action.option_strings
+    }
+    text = _hashstore_text(_page("cli.md"))
+    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+    assert mentioned <= known, f"docs/cli.md names unknown flags {sorted(mentioned - known)}"
+    assert "--keep-releases" in mentioned  # the filter keeps command lines and synopses
+
+
+# -- API reference and table of contents ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("module", "prefix"),
+    [
+        (hashstore, "hashstore."),
+        (hashstore.django, "hashstore.django."),
+        (hashstore.flask, "hashstore.flask."),
+    ],
+)
+def test_every_public_name_is_in_the_api_reference(module: ModuleType, prefix: str) -> None:
+    page = _page("api.md")
+    for name in module.__all__:
+        assert re.search(rf":: {re.escape(prefix + name)}\b", page), f"{prefix}{name}"
+
+
+def test_every_page_is_in_the_table_of_contents() -> None:
+    index = _page("index.md")
+    entries = set(re.findall(r"^([a-z0-9-]+)$", index, re.M))
+    pages = {path.stem for path in DOCS.glob("*.md")} - {"index"}
+    assert pages <= entries, f"not in docs/index.md's toctree: {sorted(pages - entries)}"
