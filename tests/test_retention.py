@@ -521,11 +521,18 @@ def test_a_prune_during_a_publish_over_http(s3_bucket: S3Bucket, tmp_path: Path)
     grace = 2 / 86400  # two seconds, in days
     reports = []
 
+    src = make_tree(tmp_path / "src-3", release_files(3))
+    # The prune's clock is the moment the racing publish starts: its uploads are then at most
+    # the store's one-second timestamp resolution "old", whatever the machine's load, while the
+    # old release's objects are older than the grace period by construction (the sleep).
+    started = datetime.now(timezone.utc)
+
     def prune_now(_file: BuiltFile, _created: bool) -> None:
         if not reports:
-            reports.append(prune(settings, keep_releases=1, keep_days=grace, dry_run=False))
+            reports.append(
+                prune(settings, keep_releases=1, keep_days=grace, dry_run=False, now=started)
+            )
 
-    src = make_tree(tmp_path / "src-3", release_files(3))
     racing = publish(
         settings.with_changes(sources=(src,), manifest=tmp_path / "m3.json"), on_file=prune_now
     )
