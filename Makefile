@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # tox finds the other Pythons through pyenv when it is there (CI and the developers' machines).
 PYENV_BINS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-9]\.[0-9]+$$'); do printf '%s:' "$$(pyenv root)/versions/$$v/bin"; done)
 
-.PHONY: venv test lint typecheck pytest services demo bench docs test-edges clean
+.PHONY: venv test lint typecheck pytest services thirdparty demo bench docs test-edges clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ services:
 	bash scripts/ensure-nginx.sh
 	bash scripts/ensure-chromium.sh
 
-pytest: $(STAMP) services
+# Pinned npm packages for tests/test_thirdparty.py, cached in build/thirdparty/.
+thirdparty: $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then $(BIN)/python bench/thirdparty.py; \
+	else echo "npm not found: tests/test_thirdparty.py will skip the npm packages"; fi
+
+pytest: $(STAMP) services thirdparty
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest docs
@@ -48,7 +53,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 bench: $(STAMP)
-	$(BIN)/python bench/build.py
+	$(BIN)/python bench/build.py --big
 
 # The tox matrix's edges: the oldest and the newest Django (CI runs these after `make test`).
 test-edges: $(STAMP)

@@ -1,0 +1,68 @@
+"""The build benchmark runs end to end on a tiny tree, and its trees are reproducible."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from hashstore import Settings, build
+
+from .helpers import tree_bytes
+
+_SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "build.py"
+
+
+def _load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("hashstore_bench_build", _SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look the module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_script()
+
+
+def test_same_seed_same_tree(tmp_path: Path) -> None:
+    first = bench.generate_tree(tmp_path / "a", 120, seed=7)
+    bench.generate_tree(tmp_path / "b", 120, seed=7)
+    bench.generate_tree(tmp_path / "c", 120, seed=8)
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+    assert tree_bytes(tmp_path / "a") != tree_bytes(tmp_path / "c")
+    assert first.files == len(tree_bytes(tmp_path / "a"))
+    assert first.kinds["css"] == 18
+    assert first.kinds["map"] == 12
+
+
+def test_generated_references_all_resolve(tmp_path: Path) -> None:
+    bench.generate_tree(tmp_path, 200, seed=3)
+    result = build(Settings(sources=(tmp_path,), strict=True))  # strict: raises on a missing one
+    assert not result.missing
+    rewritten = [f for f in result.files.values() if f.content is not None]
+    assert len(rewritten) == 30 + 20  # every stylesheet, and every script with a source map
+
+
+def test_benchmark_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("django")
+    out = tmp_path / "build.json"
+    argv = ["--sizes", "60", "--repeat", "1", "--big", "--big-mb", "3"]
+    assert bench.main([*argv, "--json", str(out), "--workdir", str(tmp_path)]) == 0
+    report = json.loads(out.read_text())
+    (tree,) = report["trees"]
+    assert tree["files"] == 60
+    for command in ("hashstore_cold", "hashstore_warm", "django"):
+        assert tree[command]["median_s"] > 0
+        assert tree[command]["max_rss_mb"] > 0
+    assert tree["ratio"] > 0
+    assert report["big"]["bytes"] == 3_000_000
+    assert report["big"]["ok"]
+    shown = capsys.readouterr().out
+    assert "ratio" in shown
+    assert "one 3 MB file" in shown
