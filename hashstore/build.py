@@ -179,6 +179,10 @@ class _Builder:
             target = resolve(ref.url, source.name, self.root_url_path)
             if target is not None:
                 links.append((ref, target))
+        if not links:  # nothing to rewrite: upload streams the file from disk
+            digest = hashlib.sha256(raw).hexdigest()
+            key = self._key(source.name, digest)
+            return BuiltFile(source.name, key, digest, len(raw), source.path)
         return _Parsed(source, text, links)
 
     def _key(self, name: str, digest: str) -> str:
@@ -226,13 +230,13 @@ class _Builder:
     def _rewrite(self, node: _Parsed, key_of: Callable[[str], str | None]) -> bytes | None:
         """The bytes with every reference pointing at its target's key; ``None``: unchanged."""
         text, pieces, position = node.text, [], 0
-        directory = posixpath.dirname(node.source.name) or "."
+        directory = posixpath.dirname(node.source.name)
         for ref, target in node.links:
             key = key_of(target)
             if key is None or key == target:
                 continue
             _, suffix = split_suffix(ref.url)
-            relative = posixpath.relpath(key, directory)
+            relative = _relative(key, directory)
             pieces.append(text[position : ref.start])
             new_url = quote_path(relative) + suffix
             pieces.append(format_url(new_url, ref.quote, kind=ref.kind))
@@ -254,6 +258,21 @@ class _Builder:
             node.source.path,
             final,
         )
+
+
+def _relative(key: str, directory: str) -> str:
+    """``key`` relative to ``directory``; both are normalised logical paths (no ``.``/``..``).
+
+    ``posixpath.relpath`` would do, but it asks the OS for the working directory twice a call.
+    """
+    target = key.split("/")
+    base = directory.split("/") if directory else []
+    common = 0
+    for a, b in zip(base, target[:-1], strict=False):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(base) - common) + target[common:])
 
 
 def _shown(ref: Reference) -> str:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .build import Build, BuiltFile, build
-from .errors import HashstoreError, PublishError
+from .errors import HashstoreError, PublishError, TargetError
 from .manifest import Manifest
 from .settings import Settings
 from .targets import Target, open_target
@@ -112,7 +112,8 @@ def release_record(manifest: Manifest, *, published_at: datetime | None = None) 
     moment = published_at or datetime.now(timezone.utc)
     record = manifest.to_dict()
     record["published_at"] = moment.isoformat(timespec="microseconds")
-    return (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    # Compact: read by programs only, and json's C encoder is used only without indent.
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def plan(settings: Settings, target: Target, *, built: Build | None = None) -> Plan:
@@ -168,7 +169,9 @@ def execute(
             try:
                 created = future.result()
             except (HashstoreError, OSError) as exc:
-                failures.append((f.key, str(exc)))
+                # A TargetError's reason leaves the key out, so one cause reads once for all.
+                reason = exc.reason if isinstance(exc, TargetError) else str(exc)
+                failures.append((f.key, reason))
                 continue
             with lock:
                 (uploaded if created else raced).append(f.name)

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -264,6 +262,9 @@ def _check_served(
 
     def problem(kind: str, detail: str) -> Problem:
         return Problem(name, entry.key, kind, detail, url)
+
+    import urllib.error  # only --via-cdn needs HTTP; keep it off every command's start-up
+    import urllib.request
 
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     digest = hashlib.sha256()

@@ -28,6 +28,7 @@ class LocalTarget:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._made: set[Path] = set()  # directories known to exist: one mkdir each, not per file
 
     def describe(self) -> str:
         return str(self.root)
@@ -49,7 +50,9 @@ class LocalTarget:
     def put_if_absent(self, file: BuiltFile) -> bool:
         dest = self.root / file.key
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.parent not in self._made:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(dest.parent)
             tmp = self._write_temp(dest.parent, file)
             try:
                 os.link(tmp, dest)  # create-only: fails if dest exists, never replaces it
@@ -139,8 +142,10 @@ class LocalTarget:
             )
 
     def _error(self, operation: str, key: str, exc: OSError) -> TargetError:
+        cause = exc.strerror or exc
         return TargetError(
-            f"cannot {operation} {self.root / key}: {exc.strerror or exc}",
+            f"cannot {operation} {self.root / key}: {cause}",
             operation=operation,
             key=key,
+            reason=f"cannot {operation} in {self.root}: {cause}",
         )
