@@ -91,6 +91,9 @@ class TargetError(HashstoreError):
     :param operation: the store operation (``PutObject``, ``ListObjectsV2``, ``write``...).
     :param bucket: the bucket, for S3.
     :param key: the object key, when one object is concerned.
+    :param reason: the message without the object's key or URL, so that failures of many
+        objects for one cause read as one (:class:`PublishError` groups by it); the whole
+        message when not given.
     """
 
     def __init__(
@@ -100,10 +103,12 @@ class TargetError(HashstoreError):
         operation: str | None = None,
         bucket: str | None = None,
         key: str | None = None,
+        reason: str | None = None,
     ) -> None:
         self.operation = operation
         self.bucket = bucket
         self.key = key
+        self.reason = reason if reason is not None else message
         super().__init__(message)
 
 

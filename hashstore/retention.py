@@ -432,6 +432,13 @@ def prune(
 
 
 def _same(a: ObjectInfo, b: ObjectInfo) -> bool:
+    """Whether two listings show the same write of an object.
+
+    S3 lists LastModified to the second, so a record rewritten within the second at the same
+    size lists the same; its ETag differs, so it is compared whenever both listings carry one.
+    """
+    if a.etag is not None and b.etag is not None and a.etag != b.etag:
+        return False
     return a.size == b.size and a.last_modified == b.last_modified
 
 

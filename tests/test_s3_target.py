@@ -339,9 +339,14 @@ def test_409_conflict_that_persists_is_an_error(
 ) -> None:
     s3_proxy.inject(409, "ConditionalRequestConflict", operation="PutObject", times=None)
     file = make_file(tmp_path, "a.js", b"conflicted")
-    with pytest.raises(TargetError, match="conflicting concurrent writes"):
+    with pytest.raises(TargetError, match="conflicting concurrent writes") as info:
         target_for(s3_bucket.settings(endpoint_url=s3_proxy.url)).put_if_absent(file)
     assert s3_proxy.operations["PutObject"] == s3_module.CONFLICT_ATTEMPTS
+    assert file.key in str(info.value)
+    assert info.value.reason == (
+        f"PutObject {s3_bucket.target}: the store reported 4 conflicting concurrent writes of "
+        "each key (409); rerun to upload only what is still missing"
+    )
 
 
 # -- release records ------------------------------------------------------------------------
@@ -363,6 +368,16 @@ def test_put_release_is_rewritable_json_no_cache(
     for sent in puts(s3_proxy):
         assert "if-none-match" not in sent
         assert "x-amz-checksum-sha256" in sent
+
+
+def test_put_release_sends_a_rejected_body_again(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory
+) -> None:
+    s3_proxy.inject(400, "BadDigest", operation="PutObject", times=2)
+    target = target_for(s3_bucket.settings(endpoint_url=s3_proxy.url))
+    target.put_release("2024-06-01", b'{"v": 1}')
+    assert s3_proxy.operations["PutObject"] == 3
+    assert target.read(".hashstore/releases/2024-06-01.json") == b'{"v": 1}'
 
 
 # -- plan: find_existing ------------------------------------------------------------------
@@ -424,6 +439,25 @@ def test_find_existing_in_an_empty_bucket_root(
 # -- read, stat, list, delete ---------------------------------------------------------------
 
 
+def test_etag_tells_a_rewrite_of_the_same_size_apart(
+    s3_bucket: S3Bucket, target_for: TargetFactory
+) -> None:
+    """LastModified is kept to the second and the size is unchanged: only the ETag differs."""
+    target = target_for(s3_bucket.settings())
+    key = ".hashstore/releases/r1.json"
+    target.put_release("r1", b'{"published_at": "2024-06-01T00:00:00"}')
+    before = target.stat(key)
+    target.put_release("r1", b'{"published_at": "2024-06-03T00:00:00"}')
+    after = target.stat(key)
+    [listed] = target.list_objects(".hashstore/")
+
+    assert before is not None
+    assert after is not None
+    assert before.size == after.size
+    assert before.etag != after.etag
+    assert listed.etag == after.etag
+
+
 def test_read_stat_list_and_delete(
     s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory, tmp_path: Path
 ) -> None:
@@ -435,6 +469,14 @@ def test_read_stat_list_and_delete(
     listed = list(target.list_objects("old/"))
     assert [o.key for o in listed] == stored
     assert {o.size for o in listed} == {3}
+    # ETags as the store gives them, quotes stripped, the same from a listing and a HEAD.
+    head = s3_bucket.client.head_object(Bucket=s3_bucket.name, Key=s3_bucket.prefix + stored[0])
+    assert listed[0].etag == head["ETag"].strip('"')
+    assert listed[0].etag is not None
+    assert '"' not in listed[0].etag
+    info = target.stat(stored[0])
+    assert info is not None
+    assert info.etag == listed[0].etag
     assert target.read("old/0001.js") == b"xxx"
     assert target.stat("old/missing.js") is None
 
@@ -676,8 +718,63 @@ def test_body_corrupted_in_flight_is_rejected(
     assert f"the store rejected the body of {file.key}: its checksum does not match" in message
     assert "BadDigest" in message
     assert "rerun" in message
+    assert message.endswith("(sent 3 times, rejected each time)")
     assert info.value.operation == "PutObject"
+    assert s3_proxy.operations["PutObject"] == s3_module.BODY_ATTEMPTS == 3
     assert s3_bucket.keys() == []
+
+
+@pytest.mark.parametrize("code", ["BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch"])
+def test_a_rejected_body_is_sent_again(
+    code: str, s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory, tmp_path: Path
+) -> None:
+    s3_proxy.inject(400, code, operation="PutObject", times=2)
+    file = make_file(tmp_path, "app.js", b"let precious = 'bytes';\n" * 100)
+    target = target_for(s3_bucket.settings(endpoint_url=s3_proxy.url, retries=1))
+
+    assert target.put_if_absent(file) is True
+
+    assert s3_proxy.operations["PutObject"] == 3
+    assert hashlib.sha256(s3_bucket.get(file.key)).hexdigest() == file.digest
+
+
+def test_a_body_corrupted_twice_in_flight_is_stored_on_the_third_attempt(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory, tmp_path: Path
+) -> None:
+    s3_proxy.faults = Faults(corrupt_rate=1.0, verify_checksums=True)
+    file = make_file(tmp_path, "app.js", b"let precious = 'bytes';\n" * 100)
+    target = target_for(s3_bucket.settings(endpoint_url=s3_proxy.url))
+    sent = 0
+
+    def heal(request: Any, **kwargs: Any) -> None:
+        nonlocal sent
+        sent += 1
+        if sent == 3:
+            s3_proxy.faults = Faults(verify_checksums=True)
+
+    target.client.meta.events.register("before-send.s3.PutObject", heal)
+
+    assert target.put_if_absent(file) is True
+
+    assert [r.fault for r in s3_proxy.requests_for("PutObject")] == ["corrupt", "corrupt", None]
+    assert hashlib.sha256(s3_bucket.get(file.key)).hexdigest() == file.digest
+
+
+def test_multipart_with_a_rejected_part_is_uploaded_again(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory, tmp_path: Path
+) -> None:
+    s3_proxy.inject(400, "BadDigest", operation="UploadPart", times=1)
+    file = make_file(tmp_path, "big.bin", os.urandom(6 * MIB))
+    target = target_for(multipart_settings(s3_bucket, endpoint_url=s3_proxy.url))
+
+    assert target.put_if_absent(file) is True
+
+    # The first upload is aborted; a second one, read afresh from the file, completes.
+    assert s3_proxy.operations["CreateMultipartUpload"] == 2
+    assert s3_proxy.operations["AbortMultipartUpload"] == 1
+    assert s3_proxy.operations["CompleteMultipartUpload"] == 1
+    assert hashlib.sha256(s3_bucket.get(file.key)).hexdigest() == file.digest
+    assert not s3_bucket.client.list_multipart_uploads(Bucket=s3_bucket.name).get("Uploads")
 
 
 @pytest.mark.moto_only
@@ -731,8 +828,9 @@ def test_many_faults_at_once_lose_nothing(
     for file in files:
         outcome = outcomes[file.key]
         if isinstance(outcome, TargetError):
-            # Only corruption fails an upload (it is not retried); nothing half-written stays.
+            # Only a body corrupted on every attempt fails; nothing half-written stays.
             assert "checksum does not match" in str(outcome)
+            assert str(outcome).endswith("(sent 3 times, rejected each time)")
             assert file.key not in stored
         else:
             assert hashlib.sha256(target.read(file.key)).hexdigest() == file.digest
@@ -944,6 +1042,7 @@ def test_store_errors_are_explained(
         "A header you provided implies functionality that is not implemented",
         operation="PutObject",
         fields=fields,
+        times=None,  # every attempt: a rejected body is sent again
     )
     file = make_file(tmp_path, "a.css", b"a{}")
     target = target_for(s3_bucket.settings(endpoint_url=s3_proxy.url, acl="private", retries=1))
@@ -951,6 +1050,10 @@ def test_store_errors_are_explained(
         target.put_if_absent(file)
     assert str(info.value).startswith(f"PutObject {target.url_for_key(file.key)}: ")
     assert expected in str(info.value)
+    # The reason says the same without the key, so that many failures group by it.
+    assert info.value.reason.startswith(f"PutObject {s3_bucket.target}: ")
+    assert expected in info.value.reason
+    assert file.key not in info.value.reason
     assert (info.value.operation, info.value.bucket, info.value.key) == (
         "PutObject",
         s3_bucket.name,

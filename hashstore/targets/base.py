@@ -37,6 +37,14 @@ class ObjectInfo:
     """Hex SHA-256 the store recorded (S3 flexible checksum), when it has one."""
     content_type: str | None = None
     cache_control: str | None = None
+    etag: str | None = None
+    """The store's entity tag, without quotes; ``None`` for a directory.
+
+    It changes whenever an object is written again, even within the second and at the same size,
+    which ``last_modified`` (kept to the second by S3) and ``size`` cannot show. For S3 it is the
+    MD5 of a single-request upload's body, and ``<md5 of the parts' MD5s>-<parts>`` for a
+    multipart one, so it is no checksum of the object: compare it only with another ETag.
+    """
 
 
 class Target(Protocol):

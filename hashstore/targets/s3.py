@@ -1,9 +1,9 @@
 """The S3 target: hashed objects and release records in ``s3://bucket/prefix/``, through boto3.
 
-This module is the one boundary between hashstore and botocore. Every botocore error raised here
-becomes a :class:`~hashstore.errors.TargetError` naming the operation, the bucket and the key and
-saying what to do next (``raise ... from exc`` keeps the original). Nothing above this module
-imports botocore.
+This module and :mod:`.s3_errors` are the one boundary between hashstore and botocore. Every
+botocore error raised here becomes a :class:`~hashstore.errors.TargetError` naming the operation,
+the bucket and the key and saying what to do next (``raise ... from exc`` keeps the original);
+:mod:`.s3_errors` chooses the words. Nothing above this module imports botocore.
 
 How it talks to the store, and why:
 
@@ -20,6 +20,8 @@ How it talks to the store, and why:
   (``FULL_OBJECT`` checksums exist only for the CRC algorithms), so multipart uploads send a
   SHA-256 per part (a ``COMPOSITE`` checksum) and hashstore compares the whole file's SHA-256
   with the build's digest itself before completing the upload.
+- A body the store rejects for a checksum mismatch was corrupted on the way and not stored, so
+  it is sent again from a fresh read of the file, up to :data:`BODY_ATTEMPTS` times in all.
 """
 
 from __future__ import annotations
@@ -38,23 +40,22 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import boto3
 import botocore.config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    CredentialRetrievalError,
-    FlexibleChecksumError,
-    NoCredentialsError,
-    ParamValidationError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    ReadTimeoutError,
-)
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from ..errors import ConfigError, TargetError
 from ..media_types import content_type
 from .base import ObjectInfo, release_key
+from .s3_errors import (
+    CHECKSUM_CODES,
+    CONFLICT_CODES,
+    DENIED_CODES,
+    EXISTS_CODES,
+    NOT_FOUND_CODES,
+    RERUN,
+    ErrorContext,
+    error_code,
+    translate,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -98,58 +99,15 @@ write of the same key), with exponential backoff; botocore does not retry these.
 CONFLICT_BACKOFF = 0.1
 """Seconds before the first retry after a 409, doubled for each further one (with jitter)."""
 
+BODY_ATTEMPTS = 3
+"""Attempts of an upload whose body the store rejects for a checksum mismatch (``BadDigest``,
+``XAmzContentSHA256Mismatch``...): corruption in flight, after which nothing was stored, so
+create-only uploads can safely send the body again, read afresh from the file."""
+
 # Object parameters hashstore sets itself; `object_parameters` may not set them.
 _RESERVED_PARAMETERS = frozenset(
     {"Bucket", "Key", "Body", "ContentLength", "ContentMD5", "IfMatch", "IfNoneMatch"}
 )
-
-_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
-_EXISTS_CODES = frozenset({"412", "PreconditionFailed"})
-_CONFLICT_CODES = frozenset({"409", "ConditionalRequestConflict"})
-_DENIED_CODES = frozenset({"403", "AccessDenied", "AllAccessDisabled"})
-_CREDENTIAL_CODES = frozenset(
-    {
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "InvalidToken",
-        "ExpiredToken",
-        "TokenRefreshRequired",
-        "InvalidClientTokenId",
-    }
-)
-_CHECKSUM_CODES = frozenset(
-    {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "XAmzContentChecksumMismatch"}
-)
-_UNSUPPORTED_CODES = frozenset({"501", "NotImplemented", "InvalidArgument", "InvalidRequest"})
-_RETRYABLE_CODES = frozenset(
-    {"500", "502", "503", "504", "SlowDown", "ServiceUnavailable", "InternalError"}
-)
-_REGION_CODES = frozenset(
-    {
-        "301",
-        "PermanentRedirect",
-        "AuthorizationHeaderMalformed",
-        "IllegalLocationConstraintException",
-    }
-)
-
-_PERMISSIONS = {
-    "ListObjectsV2": "s3:ListBucket",
-    "HeadObject": "s3:GetObject (and s3:ListBucket, so that a missing key answers 404)",
-    "GetObject": "s3:GetObject",
-    "PutObject": "s3:PutObject",
-    "CreateMultipartUpload": "s3:PutObject",
-    "UploadPart": "s3:PutObject",
-    "CompleteMultipartUpload": "s3:PutObject",
-    "AbortMultipartUpload": "s3:AbortMultipartUpload",
-    "DeleteObjects": "s3:DeleteObject",
-}
-_WRITE_OPERATIONS = frozenset({"PutObject", "CreateMultipartUpload"})
-
-_CREDENTIALS_HINT = (
-    "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the `profile` setting"
-)
-_RERUN = "rerun to upload only what is still missing"
 
 
 def parse_s3_url(target: str) -> tuple[str, str]:
@@ -174,21 +132,23 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _error_code(exc: ClientError) -> str:
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code") or "")
-    if code:
-        return code
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return str(status or "")
-
-
 class _AlreadyStored(TargetError):
     """A create-only write was refused with 412: the key exists (private signal)."""
 
 
 class _Conflict(TargetError):
     """A conditional write was refused with 409: a concurrent write of the key (private)."""
+
+
+class _BodyRejected(TargetError):
+    """An upload's body does not match the checksum sent with it (private signal).
+
+    The bytes were corrupted on the way, or the file changed; nothing was stored, so the body
+    is sent again, read afresh (:data:`BODY_ATTEMPTS`).
+    """
+
+
+_RESENDABLE_OPERATIONS = frozenset({"PutObject", "UploadPart"})
 
 
 class S3Target:
@@ -223,6 +183,13 @@ class S3Target:
             1, min(settings.jobs, PART_MEMORY_BUDGET // settings.multipart_chunksize)
         )
         self._client = client if client is not None else self._make_client(settings)
+        self._error_context = ErrorContext(
+            bucket=self.bucket,
+            prefix=self.prefix,
+            endpoint_url=self.endpoint_url,
+            acl=settings.acl,
+            retries=settings.retries,
+        )
         if settings.checksum != "sha256":
             # botocore >= 1.36 sends a CRC32 instead of Content-MD5 where S3 requires a checksum
             # (DeleteObjects); stores without flexible checksums still need Content-MD5.
@@ -386,10 +353,11 @@ class S3Target:
         :returns: ``True`` if this call stored the object; ``False`` if the store already held an
             object of the same size under the key (``412``: another publisher, or an earlier
             attempt of this one whose answer was lost).
-        :raises TargetError: the store failed, refused the body, or holds other bytes under the
-            key.
+        :raises TargetError: the store failed, refused the body :data:`BODY_ATTEMPTS` times, or
+            holds other bytes under the key.
         """
-        for attempt in range(CONFLICT_ATTEMPTS):
+        conflicts = rejections = 0
+        while True:
             try:
                 if file.size >= self._settings.multipart_threshold:
                     self._put_multipart(file)
@@ -398,19 +366,28 @@ class S3Target:
             except _AlreadyStored:
                 return self._confirm_existing(file)
             except _Conflict as exc:
-                if attempt + 1 == CONFLICT_ATTEMPTS:
+                conflicts += 1
+                if conflicts == CONFLICT_ATTEMPTS:
+                    said = f"the store reported {CONFLICT_ATTEMPTS} conflicting concurrent writes"
                     raise TargetError(
-                        f"{exc.operation} {self.url_for_key(file.key)}: the store reported "
-                        f"{CONFLICT_ATTEMPTS} conflicting concurrent writes of this key (409); "
-                        f"{_RERUN}",
+                        f"{exc.operation} {self.url_for_key(file.key)}: {said} of this key "
+                        f"(409); {RERUN}",
                         operation=exc.operation,
                         bucket=self.bucket,
                         key=file.key,
+                        reason=f"{exc.operation} {self._error_context.where(None)}: {said} of "
+                        f"each key (409); {RERUN}",
                     ) from exc
-                time.sleep(CONFLICT_BACKOFF * 2**attempt * random.uniform(0.5, 1.5))
+                time.sleep(CONFLICT_BACKOFF * 2 ** (conflicts - 1) * random.uniform(0.5, 1.5))
+            except _BodyRejected as exc:
+                # Nothing was stored, and each attempt reads the file again: corruption on the
+                # way seldom strikes the same object twice, a file that changed does every time.
+                rejections += 1
+                if rejections == BODY_ATTEMPTS:
+                    raise _rejected_every_time(exc) from exc
+                _log_resend(exc, rejections + 1)
             else:
                 return True
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _upload_parameters(self, name: str) -> dict[str, Any]:
         parameters: dict[str, Any] = {
@@ -588,7 +565,7 @@ class S3Target:
         if info is None:
             raise TargetError(
                 f"PutObject {where}: the store refused to create the key as existing (412) but "
-                f"has no object there; {_RERUN}",
+                f"has no object there; {RERUN}",
                 operation="PutObject",
                 bucket=self.bucket,
                 key=file.key,
@@ -611,7 +588,8 @@ class S3Target:
         Unconditional, since a release record may be rewritten; ``Cache-Control: no-cache``
         because, unlike hashed objects, it can change. ``object_parameters`` whose glob matches
         the record's key apply (e.g. encryption a bucket policy demands), except
-        ``ContentType`` and ``CacheControl``; no ACL is sent.
+        ``ContentType`` and ``CacheControl``; no ACL is sent. A body the store rejects for a
+        checksum mismatch is sent again, as objects are (:data:`BODY_ATTEMPTS`).
         """
         key = release_key(release)
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + key, "Body": body}
@@ -626,7 +604,15 @@ class S3Target:
             request["ChecksumSHA256"] = _b64(hashlib.sha256(body).digest())
         elif self._settings.checksum == "md5":
             request["ContentMD5"] = _b64(hashlib.md5(body, usedforsecurity=False).digest())
-        self._call("PutObject", key, self._client.put_object, **request)
+        for attempt in range(1, BODY_ATTEMPTS + 1):
+            try:
+                self._call("PutObject", key, self._client.put_object, **request)
+            except _BodyRejected as exc:
+                if attempt == BODY_ATTEMPTS:
+                    raise _rejected_every_time(exc) from exc
+                _log_resend(exc, attempt + 1)
+            else:
+                return
 
     # -- read ----------------------------------------------------------------------------
 
@@ -648,7 +634,7 @@ class S3Target:
             body.close()
 
     def stat(self, key: str) -> ObjectInfo | None:
-        """Size, time, SHA-256 and headers of one object (``HeadObject``); ``None`` if absent.
+        """Size, time, SHA-256, ETag and headers of one object (``HeadObject``); ``None`` if absent.
 
         ``sha256`` is the hex digest the store keeps for single-request uploads with a SHA-256
         checksum; ``None`` for multipart objects (their checksum is composite, a checksum of the
@@ -660,7 +646,7 @@ class S3Target:
         try:
             answer = self._client.head_object(**request)
         except ClientError as exc:
-            if _error_code(exc) in _NOT_FOUND_CODES:
+            if error_code(exc) in NOT_FOUND_CODES:
                 return None
             raise self._translate(exc, "HeadObject", key) from exc
         except BotoCoreError as exc:
@@ -672,6 +658,7 @@ class S3Target:
             sha256=_sha256_hex(answer),
             content_type=answer.get("ContentType"),
             cache_control=answer.get("CacheControl"),
+            etag=_etag(answer.get("ETag")),
         )
 
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -689,7 +676,10 @@ class S3Target:
             page = self._call("ListObjectsV2", None, self._client.list_objects_v2, **request)
             for item in page.get("Contents", []):
                 yield ObjectInfo(
-                    key=item["Key"][skip:], size=item["Size"], last_modified=item["LastModified"]
+                    key=item["Key"][skip:],
+                    size=item["Size"],
+                    last_modified=item["LastModified"],
+                    etag=_etag(item.get("ETag")),
                 )
             if not page.get("IsTruncated") or not page.get("NextContinuationToken"):
                 return
@@ -720,7 +710,7 @@ class S3Target:
             if len(refused) > 20:
                 shown += f"\n  ... and {len(refused) - 20} more"
             hint = ""
-            if any(code in _DENIED_CODES for _, code, _ in refused):
+            if any(code in DENIED_CODES for _, code, _ in refused):
                 hint = " The credentials need s3:DeleteObject on these keys."
             raise TargetError(
                 f"DeleteObjects s3://{self.bucket}/{self.prefix}: the store refused to delete "
@@ -786,124 +776,38 @@ class S3Target:
         try:
             return method(**kw)
         except ClientError as exc:
-            code = _error_code(exc)
-            if code in _EXISTS_CODES and "IfNoneMatch" in kw:
+            code = error_code(exc)
+            if code in EXISTS_CODES and "IfNoneMatch" in kw:
                 raise _AlreadyStored(
-                    f"{operation} {self._where(key)}: the key exists (412)",
+                    f"{operation} {self._error_context.where(key)}: the key exists (412)",
                     operation=operation,
                     bucket=self.bucket,
                     key=key,
                 ) from exc
-            if code in _CONFLICT_CODES and "IfNoneMatch" in kw:
+            if code in CONFLICT_CODES and "IfNoneMatch" in kw:
                 raise _Conflict(
-                    f"{operation} {self._where(key)}: a concurrent write of the key (409)",
+                    f"{operation} {self._error_context.where(key)}: a concurrent write of the key "
+                    "(409)",
                     operation=operation,
                     bucket=self.bucket,
                     key=key,
                 ) from exc
+            if code in CHECKSUM_CODES and operation in _RESENDABLE_OPERATIONS:
+                raise self._translate(exc, operation, key, kind=_BodyRejected) from exc
             raise self._translate(exc, operation, key) from exc
         except BotoCoreError as exc:
             raise self._translate(exc, operation, key) from exc
 
-    def _where(self, key: str | None) -> str:
-        return self.url_for_key(key) if key is not None else f"s3://{self.bucket}/{self.prefix}"
-
-    def _translate(self, exc: Exception, operation: str, key: str | None) -> TargetError:
-        """The TargetError for a botocore error: what happened, where, and what to do."""
-        reason = self._explain(exc, operation, key)
-        return TargetError(
-            f"{operation} {self._where(key)}: {reason}",
-            operation=operation,
-            bucket=self.bucket,
-            key=key,
-        )
-
-    def _explain(self, exc: Exception, operation: str, key: str | None) -> str:
-        settings = self._settings
-        if isinstance(exc, (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)):
-            return f"no valid AWS credentials ({exc}): {_CREDENTIALS_HINT}"
-        if isinstance(exc, (BotoConnectionError, ReadTimeoutError, ConnectionClosedError)):
-            return (
-                f"cannot reach {self.endpoint_url} ({exc}): check `endpoint_url`, `region` and "
-                "the network"
-            )
-        if isinstance(exc, FlexibleChecksumError):
-            return (
-                f"the body read from the store does not match its checksum ({exc}): the network "
-                "corrupted it; rerun"
-            )
-        if isinstance(exc, ParamValidationError):
-            return f"invalid request ({exc}): check `object_parameters`"
-        if not isinstance(exc, ClientError):
-            return f"{type(exc).__name__}: {exc}"
-
-        error = exc.response.get("Error", {})
-        code = _error_code(exc)
-        message = str(error.get("Message") or "")
-        said = f" (the store said: {code}: {message})" if message else f" ({code})"
-        if code == "NoSuchBucket":
-            return f"bucket {self.bucket!r} does not exist: create it or fix `target`"
-        if code == "NoSuchKey":
-            return "no such object"
-        if code == "AccessControlListNotSupported":
-            return (
-                "the bucket has ACLs disabled (Object Ownership: bucket owner enforced): remove "
-                "`acl` and use CloudFront Origin Access Control"
-            )
-        if code in _CREDENTIAL_CODES:
-            return f"no valid AWS credentials{said}: {_CREDENTIALS_HINT}"
-        if code in _DENIED_CODES:
-            permission = _PERMISSIONS.get(operation, f"permission for {operation}")
-            if settings.acl and operation in _WRITE_OPERATIONS:
-                permission += " and s3:PutObjectAcl (because `acl` is set)"
-            resource = (
-                f"arn:aws:s3:::{self.bucket}"
-                if operation == "ListObjectsV2"
-                else f"arn:aws:s3:::{self.bucket}/{self.prefix}*"
-            )
-            return (
-                f"access denied: the credentials in use need {permission} on {resource}; grant "
-                "it in the IAM or bucket policy"
-            )
-        if code in _CHECKSUM_CODES:
-            return (
-                f"the store rejected the body of {key or 'the request'}: its checksum does not "
-                f"match{said}; the file changed during upload or the network corrupted it; rerun"
-            )
-        if code in _UNSUPPORTED_CODES:
-            text = " ".join(
-                str(error.get(field) or "") for field in ("Message", "Header", "ArgumentName")
-            ).lower()
-            if "if-none-match" in text:
-                return (
-                    f"this store does not support conditional writes{said}: set "
-                    "conditional_writes=False"
-                )
-            if "checksum" in text:
-                return (
-                    f"this store does not support SHA-256 checksums{said}: set checksum='md5' "
-                    "or 'none'"
-                )
-            if code in {"501", "NotImplemented"}:
-                return (
-                    f"this store does not implement a header hashstore sent{said}: without "
-                    "conditional writes set conditional_writes=False; without SHA-256 checksums "
-                    "set checksum='md5' or 'none'"
-                )
-        if code in _REGION_CODES:
-            return f"the bucket is in another region{said}: set `region`"
-        if code == "RequestTimeTooSkewed":
-            return f"this machine's clock is wrong{said}: synchronise it (NTP) and rerun"
-        if code == "NoSuchUpload":
-            return f"the multipart upload was aborted or expired{said}; {_RERUN}"
-        if code in {"EntityTooLarge", "EntityTooSmall"}:
-            return f"the store refused the size of the body{said}: check `multipart_chunksize`"
-        if code in _RETRYABLE_CODES:
-            return (
-                f"the store kept failing after {settings.retries} attempt(s){said}: rerun later, "
-                "lower `jobs` or raise `retries`"
-            )
-        return f"the store refused the request{said}"
+    def _translate(
+        self,
+        exc: Exception,
+        operation: str,
+        key: str | None,
+        *,
+        kind: type[TargetError] = TargetError,
+    ) -> TargetError:
+        """The TargetError for a botocore error (:func:`.s3_errors.translate`)."""
+        return translate(exc, operation, key, self._error_context, kind=kind)
 
 
 def _input_members(client: S3Client, operation: str) -> frozenset[str]:
@@ -928,6 +832,28 @@ def _stream_md5(file: BuiltFile) -> str:
         while block := stream.read(MIB):
             digest.update(block)
     return _b64(digest.digest())
+
+
+def _log_resend(exc: TargetError, attempt: int) -> None:
+    log.info("sending the body again (attempt %d of %d) after: %s", attempt, BODY_ATTEMPTS, exc)
+
+
+def _rejected_every_time(exc: TargetError) -> TargetError:
+    """The error for a body rejected on each of its :data:`BODY_ATTEMPTS` attempts."""
+    tried = f" (sent {BODY_ATTEMPTS} times, rejected each time)"
+    return TargetError(
+        f"{exc}{tried}",
+        operation=exc.operation,
+        bucket=exc.bucket,
+        key=exc.key,
+        reason=exc.reason + tried,
+    )
+
+
+def _etag(value: str | None) -> str | None:
+    """An ETag without the quotes S3 puts around it (``"9b2c..."`` -> ``9b2c...``)."""
+    stripped = (value or "").strip('"')
+    return stripped or None
 
 
 def _sha256_hex(answer: Mapping[str, Any]) -> str | None:
