@@ -221,7 +221,7 @@ class _Bucket:
             message = " ".join(
                 str(error.get(name) or "") for name in ("Message", "Header", "ArgumentName")
             ).strip()
-            if code in expect or code in _DENIED:
+            if code in expect or code in _DENIED or code in _UNSUPPORTED:
                 return None, code, message
             raise TargetError(
                 f"{operation} s3://{self.bucket}/: the store refused the request ({code}: "
@@ -255,6 +255,8 @@ class _Bucket:
         )
         if code in _DENIED:
             return _skipped("ownership", "s3:GetBucketOwnershipControls")
+        if code in _UNSUPPORTED:
+            return _unsupported("ownership", code)
         rules = answer["OwnershipControls"]["Rules"] if answer else []
         ownership = rules[0]["ObjectOwnership"] if rules else "ObjectWriter (no ownership controls)"
         enforced = ownership == "BucketOwnerEnforced"
@@ -291,6 +293,8 @@ class _Bucket:
         )
         if code in _DENIED:
             return _skipped("public-access", "s3:GetBucketPublicAccessBlock")
+        if code in _UNSUPPORTED:
+            return _unsupported("public-access", code)
         flags = (
             "BlockPublicAcls",
             "IgnorePublicAcls",
@@ -326,6 +330,8 @@ class _Bucket:
         )
         if code in _DENIED:
             return _skipped("cors", "s3:GetBucketCORS")
+        if code in _UNSUPPORTED:
+            return _unsupported("cors", code)
         rules: Sequence[Mapping[str, Any]] = answer.get("CORSRules", []) if answer else []
         wanted = origin.rstrip("/").lower() if origin else None
         allowed = [
@@ -357,8 +363,8 @@ class _Bucket:
             f"no CORS rule allows GET {whom}: browsers refuse assets loaded with `crossorigin` "
             "(needed for integrity checks) from the CDN's origin",
             f"aws s3api put-bucket-cors --bucket {self.bucket} --cors-configuration '{rule_json}'"
-            "\n(and let CloudFront forward the Origin header: origin request policy "
-            "CORS-S3Origin)",
+            "\n(and put the Origin header in CloudFront's cache key, so an answer cached for a "
+            "request without Origin is never served to a browser: see docs/s3-cloudfront.md)",
         )
 
     def samples(self, manifest: Manifest | None) -> list[Finding]:
@@ -559,6 +565,10 @@ def _origin_matches(pattern: str, origin: str | None) -> bool:
     if origin is None:
         return True  # any rule allowing GET, for any origin
     return pattern == "*" or fnmatchcase(origin, pattern)
+
+
+def _unsupported(check: str, code: str) -> Finding:
+    return Finding(check, "skipped", f"the store does not implement this API ({code})")
 
 
 def _skipped(check: str, permission: str) -> Finding:

@@ -417,3 +417,17 @@ def test_a_cache_policy_is_read_stubbed(s3_bucket: S3Bucket) -> None:
     assert found["compression"].status == "problem"
     assert "enables neither gzip nor Brotli" in found["compression"].message
     assert found["error-caching"].status == "ok"  # no custom error responses: CloudFront's 10 s
+
+
+def test_a_store_without_the_bucket_apis_gets_them_skipped_and_the_probes_still_run(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy
+) -> None:
+    # The proxy names bucket sub-resource GETs "GetBucket" + the query parameter.
+    for operation in ("GetBucketOwnershipcontrols", "GetBucketPublicaccessblock", "GetBucketCors"):
+        s3_proxy.inject(501, "NotImplemented", operation=operation)
+    report = doctor(s3_bucket.settings(endpoint_url=s3_proxy.url), origin="https://example.com")
+    found = {f.check: f for f in report.findings}
+    for check in ("ownership", "public-access", "cors"):
+        assert found[check].status == "skipped"
+        assert "NotImplemented" in found[check].message
+    assert found["conditional-writes"].status == "ok"
