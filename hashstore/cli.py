@@ -16,15 +16,11 @@ from datetime import timezone
 from typing import Any, TextIO
 
 from .build import BuiltFile
-from .doctor import doctor
 from .errors import HashstoreError
 from .manifest import Manifest
 from .publish import Plan, PublishReport, format_size, publish
-from .releases import list_releases
-from .retention import prune
 from .settings import Settings
 from .targets import open_target
-from .verify import manifest_for, verify
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -331,6 +327,8 @@ def _url(args: argparse.Namespace, settings: Settings) -> int:
 def _releases(args: argparse.Namespace, settings: Settings) -> int:
     target = open_target(settings)
     try:
+        from .releases import list_releases  # each command imports only what it runs
+
         releases = list_releases(target, jobs=settings.jobs)
     finally:
         target.close()
@@ -361,6 +359,8 @@ def run_verify(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     url_base = settings.base_url if hasattr(args, "setting_base_url") else None
     target = open_target(settings)
     try:
+        from .verify import manifest_for, verify
+
         manifest = manifest_for(settings, target, release=args.release_id, url_base=url_base)
         report = verify(settings, manifest, deep=args.deep, via_cdn=args.via_cdn, target=target)
     finally:
@@ -381,6 +381,8 @@ def _prune(args: argparse.Namespace, settings: Settings) -> int:
 def run_prune(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     """Prune as ``args`` say (a dry run unless ``--yes``), report to ``out`` (errors to ``err``);
     1 if a release published meanwhile lost objects."""
+    from .retention import prune
+
     report = prune(
         settings,
         keep_releases=args.keep_releases,
@@ -396,6 +398,8 @@ def run_prune(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
 
 
 def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from .doctor import doctor
+
     report = doctor(
         settings,
         origin=args.origin,
