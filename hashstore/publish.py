@@ -5,11 +5,17 @@ target before the manifest exists: objects first (in parallel, create-only), the
 once all of them are confirmed, the local manifest last (atomically). A failure at any step
 leaves the previous release record and manifest untouched, and a rerun uploads only what is
 still missing.
+
+Before it lists the target, a publish writes its pending marker
+(``.hashstore/pending/<release>.json``), which a prune honours as a kept release; see
+:func:`publish` for why that, and a second listing only while a prune holds its lock, keep a
+publish racing a prune whole.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +28,10 @@ from .build import Build, BuiltFile, build
 from .errors import HashstoreError, PublishError, TargetError
 from .manifest import Manifest
 from .settings import Settings
-from .targets import Target, open_target
+from .targets import ObjectInfo, Target, open_target
+from .targets.base import PENDING_GRACE, PRUNE_LOCK_KEY, pending_key
+
+log = logging.getLogger(__name__)
 
 FileCallback = Callable[[BuiltFile, bool], None]
 """Called once per uploaded file (``created`` False: another publisher stored it first)."""
@@ -38,6 +47,10 @@ class Plan:
     present: tuple[BuiltFile, ...]
     strategy: str = "list"
     """How existence was established (``list``, ``head`` or ``stat``), for verbose output."""
+    prune_running: bool = False
+    """The prune lock was in the listing, younger than :data:`~.targets.base.PENDING_GRACE`:
+    a prune was deleting, so publish checks again, after writing its record, that every object
+    is still there."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class PublishReport:
     """Logical names this publish stored."""
     raced: tuple[str, ...] = ()
     """Logical names another publisher stored between the plan and the upload."""
+    restored: tuple[str, ...] = ()
+    """Logical names a concurrent prune deleted after the plan, stored again."""
     seconds: float = 0.0
     warnings: tuple[str, ...] = field(default=())
 
@@ -74,9 +89,12 @@ class PublishReport:
         count = len(self.plan.missing) if self.dry_run else len(self.uploaded)
         size = sum(f.size for f in self.plan.missing) if self.dry_run else self.bytes_uploaded
         present = len(self.plan.present) + len(self.raced)
+        restored = (
+            f", {len(self.restored)} stored again after a concurrent prune" if self.restored else ""
+        )
         return (
-            f"{verb} {count} new file(s) ({format_size(size)}), {present} already present, "
-            f"{len(self.plan.build.files)} in release {self.manifest.release} "
+            f"{verb} {count} new file(s) ({format_size(size)}), {present} already present"
+            f"{restored}, {len(self.plan.build.files)} in release {self.manifest.release} "
             f"-> {self.target} in {self.seconds:.2f}s"
         )
 
@@ -112,36 +130,75 @@ def release_record(manifest: Manifest, *, published_at: datetime | None = None) 
     moment = published_at or datetime.now(timezone.utc)
     record = manifest.to_dict()
     record["published_at"] = moment.isoformat(timespec="microseconds")
+    return _compact(record)
+
+
+def pending_marker(manifest: Manifest) -> bytes:
+    """The pending marker a publish writes before it lists the target: the manifest alone.
+
+    A prune reads it to learn which keys the release references; without ``published_at``, the
+    marker's LastModified stands for when the publish began.
+    """
+    return _compact(manifest.to_dict())
+
+
+def _compact(data: dict[str, Any]) -> bytes:
     # Compact: read by programs only, and json's C encoder is used only without indent.
-    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def plan(settings: Settings, target: Target, *, built: Build | None = None) -> Plan:
-    """Build (unless given) and ask the target which hashed keys it lacks."""
+    """Build (unless given) and ask the target which hashed keys it lacks.
+
+    The same listing tells whether a prune holds its lock (:attr:`Plan.prune_running`).
+    """
     built = built if built is not None else build(settings)
-    manifest = Manifest.from_build(
+    return _plan(settings, target, built, _manifest_of(settings, built))
+
+
+def _manifest_of(settings: Settings, built: Build) -> Manifest:
+    return Manifest.from_build(
         built, release=settings.release or built.release, base_url=settings.base_url
     )
-    existing = target.find_existing([f.key for f in built.files.values()])
+
+
+def _plan(settings: Settings, target: Target, built: Build, manifest: Manifest) -> Plan:
+    marker = pending_key(manifest.release)
+    # The lock and this publish's own marker ride along in the listing of the objects: free.
+    found = target.find_objects([*(f.key for f in built.files.values()), PRUNE_LOCK_KEY, marker])
     missing, present, damaged = [], [], []
     for f in built.files.values():
-        size = existing.get(f.key)
-        if size is None:
+        info = found.get(f.key)
+        if info is None:
             missing.append(f)
-        elif size == f.size:
+        elif info.size == f.size:
             present.append(f)
         else:
             damaged.append(
                 (
                     f.key,
-                    f"exists with {size} bytes, expected {f.size}: the stored object is "
+                    f"exists with {info.size} bytes, expected {f.size}: the stored object is "
                     "damaged; delete it and publish again (`hashstore verify` lists all such)",
                 )
             )
     if damaged:
         raise PublishError(damaged)
     strategy = str(getattr(target, "last_plan_strategy", "stat" if not settings.is_s3 else "list"))
-    return Plan(built, manifest, tuple(missing), tuple(present), strategy)
+    running = _prune_running(found.get(PRUNE_LOCK_KEY), found.get(marker))
+    return Plan(built, manifest, tuple(missing), tuple(present), strategy, running)
+
+
+def _prune_running(lock: ObjectInfo | None, marker: ObjectInfo | None) -> bool:
+    """Whether the prune lock is recent enough to be a prune that is running.
+
+    Its age is measured against this publish's marker, just written: both times are the store's
+    clock, so this machine's clock does not matter (a dry run, which writes no marker, uses it).
+    A lock dated after the marker (clocks of a store's nodes) counts as running.
+    """
+    if lock is None:
+        return False
+    now = marker.last_modified if marker is not None else datetime.now(timezone.utc)
+    return now - lock.last_modified < PENDING_GRACE
 
 
 def execute(
@@ -184,20 +241,23 @@ def execute(
 
 def _restore_pruned(
     the_plan: Plan, target: Target, jobs: int, on_file: FileCallback | None
-) -> None:
+) -> list[str]:
     """Check, after the release record exists, that every object is still there.
 
-    A prune that planned before this release's record appeared may have deleted objects this
-    publish found present (a rollback to an old release reuses old objects and uploads nothing,
-    so the prune's age rule cannot protect them). Once the record exists every later prune keeps
-    the release; one more listing catches what an earlier prune removed, and it is stored again
+    Called only when the plan saw a prune running (see :func:`publish`): that prune may have
+    deleted objects this publish found present. Once the record exists every later prune keeps
+    the release; one more listing catches what the running one removed, and it is stored again
     before the manifest is written.
+
+    :returns: the logical names stored again.
     """
     files = the_plan.build.files.values()
     existing = target.find_existing([f.key for f in files])
     lost = tuple(f for f in files if f.key not in existing)
-    if lost:
-        execute(replace(the_plan, missing=lost), target, jobs=jobs, on_file=on_file)
+    if not lost:
+        return []
+    uploaded, _ = execute(replace(the_plan, missing=lost), target, jobs=jobs, on_file=on_file)
+    return uploaded
 
 
 def publish(
@@ -214,6 +274,33 @@ def publish(
     This is the one call every adapter makes (``hashstore publish``, ``collectstatic``,
     ``flask hashstore publish``).
 
+    A prune may run meanwhile. The danger is a publish that finds objects already stored (a
+    rollback to an old release uploads nothing) while a prune deletes them because no kept
+    release references them yet. Three steps close every interleaving:
+
+    1. Before it lists the target, publish writes its pending marker
+       ``.hashstore/pending/<release>.json`` (the manifest). A prune keeps the release of a
+       marker that no newer release record supersedes and that is younger than
+       :data:`~.targets.base.PENDING_GRACE`.
+    2. A prune that deletes writes ``.hashstore/prune.lock`` before its first listing and
+       deletes it when it ends. Publish asks for the lock in the same listing as its objects.
+    3. Only if the lock was there (and younger than ``PENDING_GRACE``) does publish list the
+       target once more after writing its record, and store again what is missing.
+
+    Take the moment publish lists the target. (a) A prune running then holds the lock, so
+    publish checks again once its record exists, when every later prune keeps the release:
+    whatever that prune deleted is stored again, even by a delete request already in flight
+    when the marker was written. (b) A prune that ended before then has finished deleting, so
+    the listing shows what it deleted as missing and it is uploaded. (c) A prune that starts
+    after then lists the records after the marker was written and keeps the release; once
+    the record is written it supersedes the marker and keeps the release by the usual rule
+    (a republished release is the newest). So a publish costs, besides its uploads, one
+    request for the marker, the listing and one for the record; the second listing only while
+    a prune runs.
+
+    If the marker cannot be written, publish goes on as though a prune were running (checking
+    again after the record), so the upload errors are the ones reported.
+
     :param settings: what to build and where to publish.
     :param dry_run: plan only: nothing is uploaded or written.
     :param on_file: called after each upload (from worker threads).
@@ -226,16 +313,29 @@ def publish(
     own_target = target is None
     target = target if target is not None else open_target(settings)
     try:
-        the_plan = plan(settings, target, built=built)
+        built = built if built is not None else build(settings)
+        manifest = _manifest_of(settings, built)
+        marked = False
+        if not dry_run:
+            try:
+                target.put_record(pending_key(manifest.release), pending_marker(manifest))
+                marked = True
+            except TargetError as exc:
+                log.warning(
+                    "could not write the pending marker, checking again at the end: %s", exc
+                )
+        the_plan = _plan(settings, target, built, manifest)
         if on_plan is not None:
             on_plan(the_plan)
         uploaded: list[str] = []
         raced: list[str] = []
+        restored: list[str] = []
         if not dry_run:
             uploaded, raced = execute(the_plan, target, jobs=settings.jobs, on_file=on_file)
-            target.put_release(the_plan.manifest.release, release_record(the_plan.manifest))
-            _restore_pruned(the_plan, target, settings.jobs, on_file)
-            the_plan.manifest.save(settings.manifest)
+            target.put_release(manifest.release, release_record(manifest))
+            if the_plan.prune_running or not marked:
+                restored = _restore_pruned(the_plan, target, settings.jobs, on_file)
+            manifest.save(settings.manifest)
     finally:
         if own_target:
             target.close()
@@ -246,6 +346,7 @@ def publish(
         dry_run=dry_run,
         uploaded=tuple(uploaded),
         raced=tuple(raced),
+        restored=tuple(restored),
         seconds=time.perf_counter() - started,
         warnings=tuple(str(m) for m in the_plan.build.missing),
     )

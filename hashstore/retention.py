@@ -5,28 +5,36 @@ go. The rule, exactly as ``docs/retention.md`` states it:
 
     A prune keeps a release if it is one of the newest N releases by ``published_at`` (releases
     published at the same moment as the N-th newest are kept with it), if it was published less
-    than D days before now, or if it is the newest; every other release is dropped. It deletes
-    an object only if all three hold: its key is under the target's prefix and not under
-    ``.hashstore/``; no kept release references it; and its LastModified is at least D days
-    before now (with D = 0, at any age). Objects are deleted in batches of at most 1,000 keys;
-    before each batch the release records are listed again, and a release whose record appeared
-    or changed since the plan (a publish that finished meanwhile, or an old release published
-    again) is kept, so none of its objects is deleted. The records of dropped releases are
-    deleted last, after every object, and only if unchanged since the plan. Nothing else is
-    ever deleted: not the records of kept releases, nothing else under ``.hashstore/``, nothing
-    outside the prefix; and a target without any release record is left alone.
+    than D days before now, or if it is the newest; every other release is dropped. A release
+    being published is kept too: one whose pending marker ``.hashstore/pending/<release>.json``
+    is less than a day old (``PENDING_GRACE``, whatever D is) and was written after its release
+    record, if it has one. It deletes an object only if all three hold: its key is under the
+    target's prefix and not under ``.hashstore/``; no kept release references it; and its
+    LastModified is at least D days before now (with D = 0, at any age). A prune that deletes
+    writes ``.hashstore/prune.lock`` before its first listing and deletes it when it ends.
+    Objects are deleted in batches of at most 1,000 keys; before each batch the release records
+    and pending markers are listed again, and a release whose record or marker appeared or
+    changed since the plan (a publish that finished or began meanwhile, or an old release
+    published again) is kept, so none of its objects is deleted. The records of dropped
+    releases and the pending markers that no longer count (a newer record supersedes them, or
+    they are a day old) are deleted last, after every object, and only if unchanged since the
+    plan; the lock goes after them. Nothing else is ever deleted: not the records of kept
+    releases, nothing else under ``.hashstore/``, nothing outside the prefix; and a target
+    without any release record is left alone.
 
-Why the age rule: a publish uploads its objects first and writes its release record last, so
-while it runs its new objects are referenced by no release at all. They are younger than D days
-and so survive, as long as D is longer than the longest publish (and than the time cached HTML
-pointing at old releases may still be served). ``D = 0`` switches that protection off: use it
-only when no publish is running. See :func:`execute_prune` for the race with a publish that
-reuses objects it found already stored.
+Why a publish is safe beside a prune: it writes its pending marker before it lists the target,
+so its objects (new ones, and old ones it reuses) are referenced by a kept release from then
+until its release record takes over; a prune already deleting when it lists holds the lock, and
+publish then checks its objects again after writing its record (:func:`hashstore.publish.publish`
+gives the whole argument). The age rule (D days) protects what the markers cannot: publishes of
+hashstore versions without markers, and HTML cached for old releases.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -34,19 +42,37 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, ManifestError, TargetError
+from .manifest import Manifest
 from .publish import format_size
-from .releases import Release, list_records, list_releases, read_release
+from .releases import Release, list_releases, newest_first, read_release, release_id_of
 from .settings import Settings
 from .targets import ObjectInfo, Target, open_target, release_key
+from .targets.base import (
+    HASHSTORE_PREFIX,
+    PENDING_GRACE,
+    PENDING_PREFIX,
+    PRUNE_LOCK_KEY,
+    pending_key,
+)
 
-__all__ = ["PrunePlan", "PruneReport", "execute_prune", "plan_prune", "prune", "select_releases"]
+__all__ = [
+    "PENDING_GRACE",
+    "PrunePlan",
+    "PruneReport",
+    "execute_prune",
+    "plan_prune",
+    "prune",
+    "select_releases",
+]
+
+log = logging.getLogger(__name__)
 
 DELETE_BATCH = 1000
 """Keys per delete request: S3's ``DeleteObjects`` maximum."""
 
-HASHSTORE_PREFIX = ".hashstore/"
-"""hashstore's own records (releases, doctor probes): never pruned as objects."""
+BEING_PUBLISHED = "being published"
+"""The reason a release is kept by its pending marker."""
 
 CLOCK_SKEW = timedelta(minutes=15)
 """How far a store's clock may be from this machine's: S3 refuses requests signed more than
@@ -82,6 +108,15 @@ class PrunePlan:
     """Keys referenced by kept releases."""
     listed_at: datetime = field(repr=False)
     """This machine's clock when the records were listed (``now`` may be given)."""
+    markers: Mapping[str, ObjectInfo] = field(default_factory=dict, repr=False)
+    """The pending markers the plan was made from (release id -> listing entry)."""
+    pending: tuple[Release, ...] = ()
+    """Releases being published (their pending markers count), as their markers describe them.
+
+    .. versionadded:: 0.1
+    """
+    stale_markers: tuple[str, ...] = ()
+    """Release ids whose pending markers no longer count, deleted with the dropped records."""
 
     @property
     def delete_bytes(self) -> int:
@@ -139,6 +174,8 @@ class PrunePlan:
             },
             "kept_referenced": self.referenced,
             "kept_young": len(self.young),
+            "being_published": [r.id for r in self.pending],
+            "stale_markers": list(self.stale_markers),
         }
 
 
@@ -154,13 +191,16 @@ class PruneReport:
     deleted: tuple[ObjectInfo, ...] = ()
     records_deleted: tuple[str, ...] = ()
     """Release ids whose records were deleted."""
+    markers_deleted: tuple[str, ...] = ()
+    """Release ids whose pending markers were deleted (superseded, or a day old)."""
     spared: tuple[str, ...] = ()
     """Keys the plan would delete but a release that appeared meanwhile references."""
     late: tuple[str, ...] = ()
-    """Releases whose record appeared or changed while the prune ran (kept)."""
+    """Releases whose record or pending marker appeared or changed while the prune ran (kept)."""
     damaged: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Release id -> keys it references that were deleted: its record appeared while the last
-    batch was being deleted. Publish that release again to upload them again."""
+    """Release id -> keys it references that are missing: its record appeared while the last
+    batch was being deleted, and they were not stored again since. Publish that release again
+    to upload them again."""
     seconds: float = 0.0
 
     @property
@@ -172,11 +212,12 @@ class PruneReport:
         """The plan, then what was done, for people."""
         out = self.plan.lines()
         if self.dry_run:
-            if self.plan.delete or self.plan.dropped:
+            if self.plan.delete or self.plan.dropped or self.plan.stale_markers:
                 out.append(
                     f"dry run: would delete {len(self.plan.delete)} object(s) "
                     f"({format_size(self.plan.delete_bytes)}), then "
-                    f"{len(self.plan.dropped)} release record(s); run again with --yes to delete"
+                    f"{len(self.plan.dropped)} release record(s)"
+                    f"{_markers(len(self.plan.stale_markers))}; run again with --yes to delete"
                 )
             else:
                 out.append("nothing to delete")
@@ -195,8 +236,8 @@ class PruneReport:
         size = format_size(sum(info.size for info in self.deleted))
         out.append(
             f"deleted {len(self.deleted)} object(s) ({size}) and "
-            f"{len(self.records_deleted)} release record(s) from {self.plan.target} "
-            f"in {self.seconds:.2f}s"
+            f"{len(self.records_deleted)} release record(s){_markers(len(self.markers_deleted))} "
+            f"from {self.plan.target} in {self.seconds:.2f}s"
         )
         return out
 
@@ -210,6 +251,7 @@ class PruneReport:
                 "objects": len(self.deleted),
                 "bytes": sum(info.size for info in self.deleted),
                 "records": list(self.records_deleted),
+                "markers": list(self.markers_deleted),
             },
             "spared": list(self.spared),
             "late_releases": list(self.late),
@@ -258,29 +300,45 @@ def plan_prune(
     now: datetime | None = None,
     jobs: int = 8,
 ) -> PrunePlan:
-    """Decide what a prune deletes: records are listed (and read) first, objects second.
+    """Decide what a prune deletes: records and markers are listed (and read) first, objects
+    second.
 
     :param keep_releases: N, keep the newest N releases (the newest is kept even with 0).
     :param keep_days: D, keep releases younger than D days and objects last modified less than
-        D days ago. Must exceed the longest publish; 0 only when no publish is running.
+        D days ago.
     :param now: the current time (tests); default: this machine's clock, in UTC.
     :param jobs: release records read at once.
     :raises ConfigError: a negative N or D.
-    :raises ManifestError: a release record is damaged (prune cannot know what it references).
+    :raises ManifestError: a release record or a pending marker that counts is damaged (prune
+        cannot know what it references).
     """
     _check_policy(keep_releases, keep_days)
     listed_at = datetime.now(timezone.utc)
     now = now if now is not None else listed_at
-    records = list_records(target)
+    records, markers = _list_own(target)
     releases = list_releases(target, jobs=jobs, records=records)
     kept, dropped, reasons = select_releases(
         releases, keep_releases=keep_releases, keep_days=keep_days, now=now
     )
-    protected = frozenset().union(*(release.keys for release in kept))
+    pending: list[Release] = []
+    stale: list[str] = []
+    if records:  # a target without release records is not pruned at all
+        for release, info in sorted(markers.items()):
+            if _marker_counts(info, records.get(release), now):
+                pending.append(_read_marker(target, release, info))
+            else:
+                stale.append(release)
+    rescued = {r.id: r for r in dropped if r.id in {p.id for p in pending}}
+    for marked in pending:
+        if marked.id not in reasons:
+            kept.append(rescued.get(marked.id, marked))
+        reasons[marked.id] = (*reasons.get(marked.id, ()), BEING_PUBLISHED)
+    dropped = [r for r in dropped if r.id not in rescued]
+    protected = frozenset().union(*(release.keys for release in (*kept, *pending)))
     delete: list[ObjectInfo] = []
     young: list[ObjectInfo] = []
     referenced = 0
-    if records:  # a target without release records is not pruned at all
+    if records:
         old_before = now - timedelta(days=keep_days)
         for info in target.list_objects():
             if info.key.startswith(HASHSTORE_PREFIX):
@@ -296,7 +354,7 @@ def plan_prune(
         now=now,
         keep_releases=keep_releases,
         keep_days=keep_days,
-        kept=tuple(kept),
+        kept=tuple(newest_first(kept)),
         dropped=tuple(dropped),
         reasons=reasons,
         delete=tuple(delete),
@@ -305,39 +363,90 @@ def plan_prune(
         records=records,
         protected=protected,
         listed_at=listed_at,
+        markers=markers,
+        pending=tuple(pending),
+        stale_markers=tuple(stale),
     )
 
 
+def _list_own(target: Target) -> tuple[dict[str, ObjectInfo], dict[str, ObjectInfo]]:
+    """Release records and pending markers by release id, from one listing of ``.hashstore/``.
+
+    :returns: ``(records, markers)``; no bodies are read.
+    """
+    records: dict[str, ObjectInfo] = {}
+    markers: dict[str, ObjectInfo] = {}
+    for info in target.list_objects(HASHSTORE_PREFIX):
+        release = release_id_of(info.key)
+        if release is not None:
+            records[release] = info
+        elif (release := _marker_id_of(info.key)) is not None:
+            markers[release] = info
+    return records, markers
+
+
+def _read_marker(target: Target, release: str, marker: ObjectInfo) -> Release:
+    """The release a pending marker describes, published (for now) at the marker's LastModified.
+
+    :raises ManifestError: the marker is not a valid manifest; the message names it.
+    """
+    raw = target.read(marker.key)
+    try:
+        manifest = Manifest.parse(raw, path=None)
+    except ManifestError as exc:
+        raise ManifestError(
+            f"pending marker {target.url_for_key(marker.key)} is damaged: {exc}. Delete it if "
+            f"no publish of release {release} is running (a publish writes it when it starts)."
+        ) from None
+    return Release(release, marker.last_modified, manifest, marker)
+
+
+def _marker_id_of(key: str) -> str | None:
+    if not key.startswith(PENDING_PREFIX) or not key.endswith(".json"):
+        return None
+    name = key[len(PENDING_PREFIX) : -len(".json")]
+    return name if name and pending_key(name) == key and "/" not in name else None
+
+
+def _marker_counts(marker: ObjectInfo, record: ObjectInfo | None, now: datetime) -> bool:
+    """Whether a pending marker keeps its release: no record written at or after it (its
+    publish has not finished) and younger than :data:`PENDING_GRACE` (it has not crashed)."""
+    if record is not None and record.last_modified >= marker.last_modified:
+        return False
+    return now - marker.last_modified < PENDING_GRACE
+
+
 def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
-    """Delete what ``plan`` says, objects first in batches, dropped release records last.
+    """Delete what ``plan`` says, objects first in batches, dropped records and stale markers last.
 
-    A publish may run meanwhile. Before each batch the release records are listed again; a
-    record that appeared or changed since the plan is read and its release kept, so the batch
-    spares every key it references (a publish that finished, or a rollback that published an
-    old release again). After the last batch they are listed once more: a release that
-    appeared during that batch and references a key just deleted is reported in
-    :attr:`PruneReport.damaged` (publish it again to restore it). Dropped records are deleted
-    only if they are unchanged; one written within the last seconds (S3 keeps LastModified to
-    the second, so a rewrite in the same second lists the same) is read again to tell.
+    A publish may run meanwhile. Before each batch the records and pending markers are listed
+    again; a record or marker that appeared or changed since the plan is read and its release
+    kept, so the batch spares every key it references (a publish that finished or began, or a
+    rollback that published an old release again). After the last batch they are listed once
+    more: a release whose record appeared during that batch and references a key just deleted
+    and still missing is reported in :attr:`PruneReport.damaged` (publish it again to restore
+    it). Dropped records are deleted only if they are unchanged; one written within the last
+    seconds (S3 keeps LastModified to the second, so a rewrite in the same second lists the
+    same) is read again to tell. Stale markers are deleted only if they are unchanged.
 
-    What this cannot see is a publish still running when the prune ends: it found some objects
-    already stored (a rollback to a dropped release) but writes its record later. The age rule
-    does not protect those objects, which are old. Until publish checks, after writing its
-    record, that every object it found is still there, do not prune while a publish that may
-    reuse the objects of dropped releases is running.
+    Call it through :func:`prune`, which holds the prune lock around the plan and this: a
+    publish that saw the lock checks its objects again after writing its record, which covers
+    a delete request already sent when its marker was written.
     """
     started = time.perf_counter()
     seen = dict(plan.records)
+    seen_markers = dict(plan.markers)
     protected = set(plan.protected)
     dropped = {release.id: release for release in plan.dropped}
     late: dict[str, Release] = {}
+    began: set[str] = set()
     # S3 keeps LastModified to the second, so a record written again within the second it was
     # first written lists the same. Dropped records that recent are read again to compare.
     recent = plan.listed_at - CLOCK_SKEW - timedelta(seconds=1)
     unsure = {r.id for r in plan.dropped if r.record.last_modified >= recent}
 
-    def catch_up() -> dict[str, ObjectInfo]:
-        current = list_records(target)
+    def catch_up() -> tuple[dict[str, ObjectInfo], dict[str, ObjectInfo]]:
+        current, markers = _list_own(target)
         for release, info in current.items():
             before = seen.get(release)
             if before is None or not _same(before, info):
@@ -353,7 +462,16 @@ def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
             late[release] = fresh
             protected.update(fresh.keys)
             dropped.pop(release, None)
-        return current
+        for release, info in markers.items():
+            before = seen_markers.get(release)
+            if before is not None and _same(before, info):
+                continue
+            # A publish began since the plan: whatever its age, it is running now.
+            seen_markers[release] = info
+            began.add(release)
+            protected.update(_read_marker(target, release, info).keys)
+            dropped.pop(release, None)
+        return current, markers
 
     deleted: list[ObjectInfo] = []
     spared: list[str] = []
@@ -368,27 +486,35 @@ def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
         if batch:
             target.delete([info.key for info in batch])
             deleted += batch
-    current = catch_up()
+    current, markers = catch_up()
     gone = {info.key for info in deleted}
-    damaged = {
-        release: tuple(sorted(record.keys & gone))
-        for release, record in late.items()
-        if record.keys & gone
-    }
+    damaged = {}
+    for release, record in late.items():
+        # A publish that saw the lock stores again what this prune deleted: only what is still
+        # missing is lost.
+        lost = sorted(key for key in record.keys & gone if target.stat(key) is None)
+        if lost:
+            damaged[release] = tuple(lost)
     records = sorted(
         release
         for release in dropped
         if release in current and _same(current[release], plan.records[release])
     )
-    if records:
-        target.delete([release_key(release) for release in records])
+    stale = sorted(
+        release
+        for release in plan.stale_markers
+        if release in markers and _same(markers[release], plan.markers[release])
+    )
+    if records or stale:
+        target.delete([*(release_key(release) for release in records), *map(pending_key, stale)])
     return PruneReport(
         plan=plan,
         dry_run=False,
         deleted=tuple(deleted),
         records_deleted=tuple(records),
+        markers_deleted=tuple(stale),
         spared=tuple(spared),
-        late=tuple(sorted(late)),
+        late=tuple(sorted({*late, *began})),
         damaged=damaged,
         seconds=time.perf_counter() - started,
     )
@@ -408,10 +534,15 @@ def prune(
     The one call every adapter makes (``hashstore prune``, ``manage.py hashstore_prune``,
     ``flask hashstore prune``). See the module docstring for the rule.
 
+    Unless ``dry_run``, the prune lock ``.hashstore/prune.lock`` is written before anything is
+    listed and deleted at the end, also when the prune fails (as far as the store lets it): a
+    publish that lists the target meanwhile checks its objects again once its record exists.
+    Run one prune at a time: the first to end removes the lock of both.
+
     :param keep_releases: N: keep the newest N releases (and always the newest).
     :param keep_days: D: keep releases younger than D days and objects last modified less than
         D days ago.
-    :param dry_run: only plan (the default); nothing is deleted.
+    :param dry_run: only plan (the default); nothing is written or deleted.
     :param now: the current time (tests); default: now, in UTC.
     :param target: a target opened already (closed by the caller).
     """
@@ -419,16 +550,54 @@ def prune(
     own_target = target is None
     target = target if target is not None else open_target(settings)
     try:
-        plan = plan_prune(
-            target, keep_releases=keep_releases, keep_days=keep_days, now=now, jobs=settings.jobs
-        )
         if dry_run:
+            plan = plan_prune(
+                target,
+                keep_releases=keep_releases,
+                keep_days=keep_days,
+                now=now,
+                jobs=settings.jobs,
+            )
             return PruneReport(plan, dry_run=True, seconds=time.perf_counter() - started)
-        report = execute_prune(target, plan)
+        _check_policy(keep_releases, keep_days)
+        target.put_record(PRUNE_LOCK_KEY, _lock_body(keep_releases, keep_days))
+        try:
+            plan = plan_prune(
+                target,
+                keep_releases=keep_releases,
+                keep_days=keep_days,
+                now=now,
+                jobs=settings.jobs,
+            )
+            report = execute_prune(target, plan)
+        finally:
+            _unlock(target)
     finally:
         if own_target:
             target.close()
     return dataclasses.replace(report, seconds=time.perf_counter() - started)
+
+
+def _lock_body(keep_releases: int, keep_days: float) -> bytes:
+    body = {
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "keep_releases": keep_releases,
+        "keep_days": keep_days,
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _unlock(target: Target) -> None:
+    """Delete the prune lock; a failure only costs publishes a second listing for a while."""
+    try:
+        target.delete([PRUNE_LOCK_KEY])
+    except TargetError as exc:
+        log.warning(
+            "could not delete %s (publishes list the target twice until it is %s old): %s",
+            target.url_for_key(PRUNE_LOCK_KEY),
+            PENDING_GRACE,
+            exc,
+        )
 
 
 def _same(a: ObjectInfo, b: ObjectInfo) -> bool:
@@ -452,6 +621,10 @@ def _check_policy(keep_releases: int, keep_days: float) -> None:
         or keep_days < 0
     ):
         raise ConfigError(f"keep_days = {keep_days!r} is invalid: a number of days >= 0")
+
+
+def _markers(count: int) -> str:
+    return f" and {count} pending marker(s)" if count else ""
 
 
 def _days(days: float) -> str:

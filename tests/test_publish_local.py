@@ -100,9 +100,12 @@ def test_a_failed_upload_writes_no_release_or_manifest_and_a_rerun_finishes(
     assert "img/b." in str(info.value)
     assert "simulated failure" in str(info.value)
     assert not settings.manifest.exists()
-    assert not (out / ".hashstore").exists()
+    assert not (out / ".hashstore/releases").exists()
+    # Its pending marker stays: a prune keeps the objects for a day, then deletes them.
+    (marker,) = (out / ".hashstore/pending").iterdir()
     stored_before = set(tree_bytes(out))
     report = publish(settings)
+    assert marker.name == f"{report.manifest.release}.json"
     assert report.uploaded == ("img/b.png",)
     assert settings.manifest.exists()
     assert stored_before < set(tree_bytes(out))

@@ -8,6 +8,7 @@ corrupted body.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -18,10 +19,15 @@ from botocore.retries.standard import ExponentialBackoff
 
 from hashstore.errors import PublishError, TargetError
 from hashstore.manifest import Manifest
-from hashstore.publish import publish
+from hashstore.publish import pending_marker, publish
 from hashstore.settings import MIB
 from hashstore.targets import s3 as s3_module
-from hashstore.targets.base import RELEASES_PREFIX
+from hashstore.targets.base import (
+    PENDING_PREFIX,
+    PRUNE_LOCK_KEY,
+    RELEASES_PREFIX,
+    pending_key,
+)
 
 from .helpers import make_tree
 from .s3proxy import Faults
@@ -84,7 +90,8 @@ def assert_published_intact(bucket: S3Bucket, settings: Settings, files: dict[st
 
 
 def assert_failed_cleanly(bucket: S3Bucket, settings: Settings, files: dict[str, Any]) -> None:
-    """No release record, no manifest, and whatever was stored is whole (never half-written)."""
+    """No release record, no manifest, and whatever was stored is whole (never half-written);
+    under ``.hashstore/`` at most the pending marker."""
     assert not settings.manifest.exists()
     assert release_records(bucket) == []
     digests = {
@@ -92,7 +99,11 @@ def assert_failed_cleanly(bucket: S3Bucket, settings: Settings, files: dict[str,
         for data in files.values()
     }
     stored = bucket.keys()
-    for key in stored:
+    own = [key for key in stored if key.startswith(".hashstore/")]
+    assert all(key.startswith(PENDING_PREFIX) for key in own), own
+    for key in own:
+        assert Manifest.parse(bucket.get(key)).release in key
+    for key in set(stored) - set(own):
         digest = hashlib.sha256(bucket.get(key)).hexdigest()
         assert digest in digests, f"{key} holds bytes of no file of the build"
 
@@ -131,7 +142,8 @@ def test_failures_of_different_reasons_are_listed_apart(
 ) -> None:
     files = tree(6)
     settings = settings_for(s3_bucket, s3_proxy, tmp_path, files, jobs=1, retries=1)
-    s3_proxy.inject(400, "AccessControlListNotSupported", operation="PutObject", times=2)
+    # Three: the first PutObject is the pending marker's (publish goes on without it).
+    s3_proxy.inject(400, "AccessControlListNotSupported", operation="PutObject", times=3)
     s3_proxy.inject(403, "AccessDenied", operation="PutObject", times=3)
 
     with pytest.raises(PublishError) as info:
@@ -157,7 +169,10 @@ def test_bodies_corrupted_in_flight_are_sent_again_and_the_publish_succeeds(
     # One worker: requests reach the proxy in a fixed order, so the seed fixes which are hit.
     settings = settings_for(s3_bucket, s3_proxy, tmp_path, files, jobs=1)
     s3_proxy.faults = Faults(
-        corrupt_rate=0.3, operations=frozenset({"PutObject", "UploadPart"}), verify_checksums=True
+        corrupt_rate=0.3,
+        operations=frozenset({"PutObject", "UploadPart"}),
+        verify_checksums=True,
+        seed=1,  # hits a single PUT and a part, and one body on two attempts
     )
 
     report = publish(settings)
@@ -189,7 +204,7 @@ def test_a_body_corrupted_on_every_attempt_fails_with_the_checksum_message(
     )
     assert "the network corrupted it; rerun (sent 3 times, rejected each time)\n" in message
     assert "(8 object(s): " in message
-    assert s3_proxy.operations["PutObject"] == 8 * s3_module.BODY_ATTEMPTS
+    assert s3_proxy.operations["PutObject"] == (1 + 8) * s3_module.BODY_ATTEMPTS  # marker too
     assert_failed_cleanly(s3_bucket, settings, files)
     assert s3_bucket.keys() == []
 
@@ -246,3 +261,53 @@ def test_a_publish_under_faults_succeeds_for_a_fixed_seed(
     assert {"error", "reset", "reset-after", "corrupt"} <= set(faults)
     s3_proxy.faults = Faults()
     assert_published_intact(s3_bucket, settings, files)
+
+
+# -- requests per publish --------------------------------------------------------------------
+
+
+def test_request_counts_cold_warm_and_beside_a_prune(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path
+) -> None:
+    """Past 1,000 keys (two listing pages): cold is N + ceil(N/1000) + 3 at most, warm
+    ceil(K/1000) + 2 (the pending marker, the listing, the record); the second listing only
+    while a prune holds its lock."""
+    kinds = ("css/c{}.css", "js/m{}.js", "img/i{}.png", "d{}.txt")
+    files: dict[str, str | bytes] = {
+        kinds[i % len(kinds)].format(i): f"/* {i} */\n" for i in range(1100)
+    }
+    n = len(files)
+    settings = settings_for(s3_bucket, s3_proxy, tmp_path, files, jobs=32)
+
+    cold = publish(settings)
+    assert len(cold.uploaded) == n
+    assert s3_proxy.total <= n + math.ceil(n / 1000) + 3, s3_proxy.operations
+    assert s3_proxy.operations["PutObject"] == n + 2  # the objects, the marker, the record
+    assert s3_proxy.operations["ListObjectsV2"] == 1
+    release = cold.manifest.release
+    marker = s3_bucket.client.head_object(
+        Bucket=s3_bucket.name, Key=s3_bucket.prefix + pending_key(release)
+    )
+    assert (marker["CacheControl"], marker["ContentType"]) == ("no-cache", "application/json")
+    assert s3_bucket.get(pending_key(release)) == pending_marker(cold.manifest)
+
+    k = len(s3_bucket.keys())  # the objects, the record and the marker
+    assert math.ceil(k / 1000) == 2
+    s3_proxy.reset()
+    warm = publish(settings)
+    assert warm.uploaded == warm.restored == ()
+    assert s3_proxy.total <= math.ceil(k / 1000) + 2, s3_proxy.operations
+    assert s3_proxy.operations == Counter({"PutObject": 2, "ListObjectsV2": 2})
+    puts = [r.path for r in s3_proxy.requests_for("PutObject")]
+    assert puts[0].endswith(pending_key(release))  # before the listing
+    assert puts[1].endswith(f"{RELEASES_PREFIX}{release}.json")
+    assert s3_proxy.counts["DELETE"] == 0
+
+    s3_bucket.client.put_object(
+        Bucket=s3_bucket.name, Key=s3_bucket.prefix + PRUNE_LOCK_KEY, Body=b"{}"
+    )
+    s3_proxy.reset()
+    beside = publish(settings)
+    assert beside.plan.prune_running
+    assert beside.uploaded == beside.restored == ()
+    assert s3_proxy.operations == Counter({"PutObject": 2, "ListObjectsV2": 2 + 2})

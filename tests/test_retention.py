@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,13 +27,15 @@ from hypothesis import strategies as st
 
 from hashstore.build import BuiltFile
 from hashstore.cli import main
-from hashstore.errors import ConfigError, ManifestError
+from hashstore.errors import ConfigError, ManifestError, TargetError
 from hashstore.manifest import Manifest
-from hashstore.publish import publish
+from hashstore.publish import pending_marker, publish
+from hashstore.publish import plan as plan_publish
 from hashstore.releases import list_releases, load_release
 from hashstore.retention import plan_prune, prune, select_releases
 from hashstore.settings import Settings
 from hashstore.targets import ObjectInfo, Target, open_target, release_key
+from hashstore.targets.base import PENDING_GRACE, PENDING_PREFIX, PRUNE_LOCK_KEY, pending_key
 from hashstore.targets.local import LocalTarget
 from hashstore.verify import verify
 
@@ -60,16 +63,18 @@ class ClockedLocalTarget(LocalTarget):
             self._touch(file.key)
         return created
 
-    def put_release(self, release: str, body: bytes) -> None:
-        super().put_release(release, body)
-        self._touch(release_key(release))
+    def put_record(self, key: str, body: bytes) -> None:
+        super().put_record(key, body)
+        self._touch(key)
 
 
 class Interleaved:
-    """A target that runs another actor's step at a chosen point of a prune.
+    """A target that runs another actor's step at a chosen point of a prune or a publish.
 
     :param after_listing: run once, right after the first listing of all objects.
     :param before_delete: run once, when the first delete request is about to be sent.
+    :param after_delete: run once, when the first delete request has been carried out.
+    :param before_find: run once, when a publish is about to list the target (its plan).
     :param listed_too: more objects the listing of everything reports (many, without writing
         them: deleting a missing key is no error).
     """
@@ -80,19 +85,28 @@ class Interleaved:
         *,
         after_listing: Callable[[], object] | None = None,
         before_delete: Callable[[], object] | None = None,
+        after_delete: Callable[[], object] | None = None,
+        before_find: Callable[[], object] | None = None,
         listed_too: Iterable[ObjectInfo] = (),
     ) -> None:
         self.inner = inner
         self.listed_too = list(listed_too)
         self.after_listing = after_listing
         self.before_delete = before_delete
+        self.after_delete = after_delete
+        self.before_find = before_find
         self.deletes: list[list[str]] = []
         self.record_listings = 0
+        self.finds: list[str] = []
+        """``plan`` for each listing of a publish's plan, ``check`` for each check after it."""
+        self.lock_seen: list[bool] = []
+        """Whether the prune lock was there, at each listing (a prune's)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        self.lock_seen.append(self.inner.stat(PRUNE_LOCK_KEY) is not None)
         if prefix:
             self.record_listings += 1
         yield from self.inner.list_objects(prefix)
@@ -102,6 +116,17 @@ class Interleaved:
             step, self.after_listing = self.after_listing, None
             step()
 
+    def find_objects(self, keys: Collection[str]) -> Mapping[str, ObjectInfo]:
+        if self.before_find is not None:
+            step, self.before_find = self.before_find, None
+            step()
+        self.finds.append("plan")
+        return self.inner.find_objects(keys)
+
+    def find_existing(self, keys: Collection[str]) -> Mapping[str, int]:
+        self.finds.append("check")
+        return self.inner.find_existing(keys)
+
     def delete(self, keys: Iterable[str]) -> None:
         keys = list(keys)
         if self.before_delete is not None:
@@ -109,6 +134,9 @@ class Interleaved:
             step()
         self.deletes.append(keys)
         self.inner.delete(keys)
+        if self.after_delete is not None:
+            step, self.after_delete = self.after_delete, None
+            step()
 
 
 def keys_of(*manifests: Manifest) -> set[str]:
@@ -117,6 +145,11 @@ def keys_of(*manifests: Manifest) -> set[str]:
 
 def stored_keys(target: Target) -> set[str]:
     return {info.key for info in target.list_objects()}
+
+
+def without_markers(keys: set[str]) -> set[str]:
+    """``keys`` but pending markers (a marker written during a prune stays until the next)."""
+    return {key for key in keys if not key.startswith(PENDING_PREFIX)}
 
 
 def assert_whole(settings: Settings, manifest: Manifest, target: Target) -> None:
@@ -211,11 +244,11 @@ def test_done_when_20_releases_keep_exactly_the_newest_3(
     out = capsys.readouterr().out
     assert "releases: 3 kept, 17 dropped" in out
     assert "run again with --yes to delete" in out
-    assert len(s3_bucket.keys()) == len(keys_of(*manifests)) + 20
+    assert len(s3_bucket.keys()) == len(keys_of(*manifests)) + 20 + 20  # records, markers
 
     assert main([*args, "--yes"]) == 0
     out = capsys.readouterr().out
-    assert "and 17 release record(s)" in out
+    assert "and 17 release record(s) and 20 pending marker(s)" in out  # all superseded
     records = {release_key(m.release) for m in newest}
     assert set(s3_bucket.keys()) == keys_of(*newest) | records
     for manifest in newest:
@@ -355,8 +388,14 @@ def test_deletes_go_in_batches_of_1000_and_records_last(tmp_path: Path) -> None:
     junk = [ObjectInfo(f"junk/{i:04}.txt", 1, T0) for i in range(2500)]
     target = Interleaved(open_target(settings), listed_too=junk)
     report = prune(settings, keep_releases=1, keep_days=0, dry_run=False, target=target)
-    assert [len(batch) for batch in target.deletes] == [1000, 1000, 500 + 4, 1]
-    assert target.deletes[-1] == [release_key(old.release)]
+    assert [len(batch) for batch in target.deletes] == [1000, 1000, 500 + 4, 1 + 2, 1]
+    # Then the dropped record with the superseded markers, then the lock.
+    assert set(target.deletes[-2]) == {
+        release_key(old.release),
+        pending_key(old.release),
+        pending_key(new.release),
+    }
+    assert target.deletes[-1] == [PRUNE_LOCK_KEY]
     assert target.record_listings == 1 + 3 + 1  # the plan, before each batch, after the last
     assert len(report.deleted) == 2504
     assert stored_keys(target.inner) == keys_of(new) | {release_key(new.release)}
@@ -373,14 +412,17 @@ def test_one_delete_request_per_batch_over_http(
         s3_bucket.settings(endpoint_url=s3_proxy.url), keep_releases=1, keep_days=0, dry_run=False
     )
     assert len(report.deleted) == 4
-    assert s3_proxy.operations["DeleteObjects"] == 2  # the objects, then the record
+    # The objects, then the record with the markers, then the lock.
+    assert s3_proxy.operations["DeleteObjects"] == 3
+    assert s3_proxy.operations["PutObject"] == 1  # the lock
 
 
 # -- racing a publish -----------------------------------------------------------------------
 
 
 def test_a_prune_during_a_publish_keeps_the_fresh_uploads(tmp_path: Path) -> None:
-    """The publish has stored some of its objects but not its record: the age rule keeps them."""
+    """The publish has stored some of its objects but not its record: its pending marker keeps
+    them (the age rule would too)."""
     target = ClockedLocalTarget(tmp_path / "bucket", T0)
     settings = Settings(target=str(target.root), jobs=1)
     old = publish_release(settings, release_files(1), work=tmp_path, at=T0, target=target)
@@ -412,9 +454,12 @@ def test_a_prune_during_a_publish_keeps_the_fresh_uploads(tmp_path: Path) -> Non
     assert report.ok
     assert [r.id for r in report.plan.dropped] == [old.release]
     assert {info.key for info in report.deleted} == keys_of(old) - keys_of(kept)
-    # The racing publish's uploads so far: referenced by no release yet, but young.
-    assert report.plan.young
-    assert {info.key for info in report.plan.young} <= keys_of(racing.manifest)
+    # The racing publish's uploads so far: no record references them yet, its marker does.
+    assert report.plan.reasons[racing.manifest.release] == ("being published",)
+    assert [r.id for r in report.plan.pending] == [racing.manifest.release]
+    assert report.plan.young == ()
+    # Both older publishes' markers: superseded by their records.
+    assert set(report.markers_deleted) == {old.release, kept.release}
     assert_whole(settings, racing.manifest, target)
     assert load_release(target, racing.manifest.release) == racing.manifest
 
@@ -443,7 +488,7 @@ def test_a_release_published_after_the_listing_is_kept(store: Settings, tmp_path
         assert report.records_deleted == (r0.release,)  # r1's record changed: kept
         assert_whole(store, r1, inner)
         assert_whole(store, r2, inner)
-        assert stored_keys(inner) == keys_of(r1, r2) | {
+        assert without_markers(stored_keys(inner)) == keys_of(r1, r2) | {
             release_key(r1.release),
             release_key(r2.release),
         }
@@ -485,33 +530,219 @@ def test_a_release_published_during_the_last_batch_is_reported(
         inner.close()
 
 
-def test_a_rollback_racing_a_prune_stays_whole(tmp_path: Path) -> None:
-    """A rollback finds every object of an old, dropped release stored and uploads nothing; a
-    prune running between that plan and the record deletes them (they are old), and no
-    re-listing can see a record that does not exist yet. Publish lists once more after writing
-    its record and stores again what the prune removed."""
+@dataclass
+class Rollback:
+    """An old release dropped by the policy (keep 1, D = 1 day) and a rollback to it, ready."""
+
+    target: ClockedLocalTarget
+    settings: Settings
+    old: Manifest
+    new: Manifest
+    rollback: Settings
+    """Publishes the old release's files again."""
+
+    @property
+    def at_risk(self) -> set[str]:
+        """The old release's keys no other release references: what a prune would delete."""
+        return keys_of(self.old) - keys_of(self.new)
+
+    def names_at_risk(self) -> set[str]:
+        return {name for name, entry in self.old.items() if entry.key in self.at_risk}
+
+    def prune(self, through: Target | None = None) -> Any:
+        return prune(
+            self.settings,
+            keep_releases=1,
+            keep_days=1,
+            dry_run=False,
+            now=self.target.now,
+            target=through or self.target,
+        )
+
+
+@pytest.fixture
+def race(tmp_path: Path) -> Rollback:
     target = ClockedLocalTarget(tmp_path / "bucket", T0)
     settings = Settings(target=str(target.root))
     old = publish_release(settings, release_files(1), work=tmp_path, at=T0, target=target)
     target.now = T0 + 10 * DAY
-    publish_release(settings, release_files(2), work=tmp_path, at=target.now, target=target)
+    new = publish_release(settings, release_files(2), work=tmp_path, at=target.now, target=target)
     target.now = T0 + 20 * DAY
-
-    def prune_now(_plan: Any) -> None:
-        prune(settings, keep_releases=1, keep_days=1, dry_run=False, now=target.now, target=target)
-
     src = make_tree(tmp_path / "src-rollback", release_files(1))
-    publish(
-        settings.with_changes(sources=(src,), manifest=tmp_path / "m.json"),
-        on_plan=prune_now,
-        target=target,
+    rollback = settings.with_changes(sources=(src,), manifest=tmp_path / "m.json")
+    return Rollback(target, settings, old, new, rollback)
+
+
+def test_a_rollback_racing_a_prune_stays_whole(race: Rollback) -> None:
+    """A rollback finds every object of an old, dropped release stored and uploads nothing; a
+    prune that starts after the rollback listed the target (before its record exists) sees the
+    rollback's pending marker and keeps the release: nothing to restore."""
+    reports = []
+    watched = Interleaved(race.target)
+    report = publish(
+        race.rollback, on_plan=lambda _plan: reports.append(race.prune()), target=watched
     )
-    assert_whole(settings, old, target)
+    (pruned,) = reports
+    assert pruned.ok
+    assert pruned.plan.reasons[race.old.release] == ("being published",)
+    assert pruned.deleted == ()
+    assert pruned.records_deleted == ()  # kept: not dropped
+    assert report.uploaded == report.restored == ()
+    assert not report.plan.prune_running
+    assert watched.finds == ["plan"]  # no prune held the lock when it listed: no second listing
+    assert_whole(race.settings, race.old, race.target)
+    assert race.target.stat(PRUNE_LOCK_KEY) is None
+
+
+def test_a_prune_between_the_marker_and_the_listing_keeps_the_rollback(race: Rollback) -> None:
+    """The prune runs whole after the rollback wrote its marker and before it lists: it keeps
+    the release, and the listing finds the lock gone."""
+    reports = []
+    watched = Interleaved(race.target, before_find=lambda: reports.append(race.prune()))
+    report = publish(race.rollback, target=watched)
+    (pruned,) = reports
+    assert pruned.plan.reasons[race.old.release] == ("being published",)
+    assert [r.id for r in pruned.plan.pending] == [race.old.release]
+    assert pruned.deleted == ()
+    assert pruned.markers_deleted == (race.new.release,)  # superseded by its record
+    assert watched.finds == ["plan"]
+    assert report.uploaded == report.restored == ()
+    assert_whole(race.settings, race.old, race.target)
+
+
+def test_a_prune_deleting_while_the_rollback_lists_is_undone_after_the_record(
+    race: Rollback,
+) -> None:
+    """The one window the marker leaves: the prune listed the records before the marker was
+    written and its delete request lands after the rollback listed the target (all present).
+    The rollback saw the prune's lock in that listing, so after writing its record it lists
+    again and stores what the prune deleted; the prune then finds the release whole."""
+    signals = {name: threading.Event() for name in ("at_delete", "listed", "deleted", "done")}
+
+    def step(signal: str, wait: str) -> Callable[..., None]:
+        def run(*_: object) -> None:
+            signals[signal].set()
+            assert signals[wait].wait(10), f"no {wait!r}"
+
+        return run
+
+    pruner = Interleaved(
+        race.target,
+        before_delete=step("at_delete", "listed"),
+        after_delete=step("deleted", "done"),
+    )
+    reports = []
+    thread = threading.Thread(target=lambda: reports.append(race.prune(pruner)))
+    thread.start()
+    watched = Interleaved(race.target)
+    try:
+        assert signals["at_delete"].wait(10)
+        report = publish(race.rollback, on_plan=step("listed", "deleted"), target=watched)
+    finally:
+        signals["done"].set()
+        thread.join(10)
+    (pruned,) = reports
+    assert pruned.plan.dropped[0].id == race.old.release
+    assert {info.key for info in pruned.deleted} == race.at_risk
+    assert report.plan.prune_running
+    assert watched.finds == ["plan", "check"]
+    assert report.uploaded == ()
+    assert set(report.restored) == race.names_at_risk()
+    assert "stored again after a concurrent prune" in report.summary()
+    # The prune saw the record and the marker appear: it kept the release, lost nothing.
+    assert pruned.ok
+    assert pruned.late == (race.old.release,)
+    assert pruned.records_deleted == ()
+    assert_whole(race.settings, race.old, race.target)
+    assert race.target.stat(PRUNE_LOCK_KEY) is None
+
+
+def test_a_publish_that_begins_mid_prune_is_kept_from_the_next_batch(race: Rollback) -> None:
+    """Its marker appears after the prune listed the records: the re-listing before the batch
+    sees it, and the batch spares the release's objects."""
+
+    def begin() -> None:
+        race.target.put_record(pending_key(race.old.release), pending_marker(race.old))
+
+    report = race.prune(Interleaved(race.target, after_listing=begin))
+    assert report.ok
+    assert report.late == (race.old.release,)
+    assert set(report.spared) == race.at_risk
+    assert report.deleted == ()
+    assert report.records_deleted == ()
+    assert race.target.stat(pending_key(race.old.release)) is not None
+
+
+def test_a_crashed_publish_keeps_its_objects_for_a_day(tmp_path: Path) -> None:
+    """A publish that stored its marker and objects but never its record: its objects are kept
+    while the marker is younger than PENDING_GRACE, whatever D is, then pruned with it."""
+
+    class Crashing(ClockedLocalTarget):
+        def put_release(self, release: str, body: bytes) -> None:
+            raise TargetError("simulated crash", operation="write")
+
+    target = ClockedLocalTarget(tmp_path / "bucket", T0)
+    settings = Settings(target=str(target.root))
+    first = publish_release(settings, release_files(1), work=tmp_path, at=T0, target=target)
+    src = make_tree(tmp_path / "src-crash", release_files(2))
+    crashing = settings.with_changes(sources=(src,), manifest=tmp_path / "m.json")
+    with pytest.raises(TargetError, match="simulated crash"):
+        publish(crashing, target=Crashing(target.root, T0 + DAY))
+    crashed = plan_publish(crashing, target).manifest
+    assert keys_of(crashed) <= stored_keys(target)
+
+    def prune_at(now: datetime) -> Any:
+        return prune(settings, keep_releases=1, keep_days=0, dry_run=False, now=now, target=target)
+
+    within = prune_at(T0 + DAY + PENDING_GRACE - timedelta(seconds=1))
+    assert within.plan.reasons[crashed.release] == ("being published",)
+    assert within.deleted == ()
+    assert within.markers_deleted == (first.release,)  # superseded by its record
+    assert keys_of(crashed) | {pending_key(crashed.release)} <= stored_keys(target)
+
+    after = prune_at(T0 + DAY + PENDING_GRACE)
+    assert crashed.release not in after.plan.reasons
+    assert {info.key for info in after.deleted} == keys_of(crashed) - keys_of(first)
+    assert after.markers_deleted == (crashed.release,)
+    assert stored_keys(target) == keys_of(first) | {release_key(first.release)}
+
+
+@pytest.mark.parametrize(
+    ("age", "checks"),
+    [(timedelta(0), True), (PENDING_GRACE - timedelta(seconds=1), True), (PENDING_GRACE, False)],
+)
+def test_only_a_recent_prune_lock_makes_publish_check_again(
+    race: Rollback, age: timedelta, checks: bool
+) -> None:
+    """A lock older than PENDING_GRACE was left by a prune that crashed: ignored. Its age is
+    measured against the publish's own marker, both on the store's clock."""
+    race.target.now = T0 + 20 * DAY - age
+    race.target.put_record(PRUNE_LOCK_KEY, b"{}")
+    race.target.now = T0 + 20 * DAY
+    watched = Interleaved(race.target)
+    report = publish(race.rollback, target=watched)
+    assert report.plan.prune_running is checks
+    assert watched.finds == (["plan", "check"] if checks else ["plan"])
+    assert report.restored == ()
+    assert_whole(race.settings, race.old, race.target)
+
+
+def test_a_prune_that_deletes_holds_the_lock_from_its_first_listing_to_its_end(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(target=str(tmp_path / "bucket"))
+    publish_release(settings, release_files(1), work=tmp_path, at=T0)
+    publish_release(settings, release_files(2), work=tmp_path, at=T0 + DAY)
+    for dry_run in (True, False):
+        target = Interleaved(open_target(settings))
+        prune(settings, keep_releases=1, keep_days=0, dry_run=dry_run, target=target)
+        assert set(target.lock_seen) == {not dry_run}
+        assert target.inner.stat(PRUNE_LOCK_KEY) is None
 
 
 def test_a_prune_during_a_publish_over_http(s3_bucket: S3Bucket, tmp_path: Path) -> None:
     """The same race against the S3 store, with its own clock: the old release's objects are a
-    few seconds old, D is two seconds, the racing publish's uploads are younger."""
+    few seconds old, D is two seconds; the racing publish's marker keeps its uploads."""
     settings = s3_bucket.settings(jobs=1)
     old = publish_release(settings, release_files(1), work=tmp_path)
     kept = publish_release(
@@ -538,8 +769,8 @@ def test_a_prune_during_a_publish_over_http(s3_bucket: S3Bucket, tmp_path: Path)
     )
     (report,) = reports
     assert {info.key for info in report.deleted} == keys_of(old) - keys_of(kept)
-    assert report.plan.young
-    assert {info.key for info in report.plan.young} <= keys_of(racing.manifest)
+    assert report.plan.reasons[racing.manifest.release] == ("being published",)
+    assert report.plan.young == ()
     assert verify(settings, racing.manifest, deep=True).ok
 
 

@@ -1,28 +1,68 @@
 """The ``Target`` protocol: the one place bytes leave the machine.
 
 A target stores hashed objects under keys relative to its root (an S3 prefix or a directory) and
-release records under ``.hashstore/releases/<release>.json``. Implementations: :mod:`.s3` and
-:mod:`.local`. Everything above this layer speaks only this protocol, so every rule about
-publishing is written once.
+hashstore's own records under ``.hashstore/``:
+
+- ``.hashstore/releases/<release>.json``: the release record, written once a publish has stored
+  every object (:func:`release_key`);
+- ``.hashstore/pending/<release>.json``: the pending marker, written by a publish before it lists
+  the target, so a prune keeps the release's objects while the publish runs (:func:`pending_key`);
+- ``.hashstore/prune.lock``: present while a prune that deletes runs (:data:`PRUNE_LOCK_KEY`), so
+  a publish that saw it checks its objects again after writing its record.
+
+Implementations: :mod:`.s3` and :mod:`.local`. Everything above this layer speaks only this
+protocol, so every rule about publishing is written once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..build import BuiltFile
 
+HASHSTORE_PREFIX = ".hashstore/"
+"""hashstore's own records (releases, pending markers, the prune lock, doctor probes)."""
+
 RELEASES_PREFIX = ".hashstore/releases/"
 """Where release records live, relative to the target's root."""
+
+PENDING_PREFIX = ".hashstore/pending/"
+"""Where publishes leave their pending markers, relative to the target's root."""
+
+PRUNE_LOCK_KEY = ".hashstore/prune.lock"
+"""Written by a prune that deletes before it lists anything, deleted when it ends."""
+
+PENDING_GRACE = timedelta(days=1)
+"""How long a pending marker without a newer release record, and the prune lock, count.
+
+A publish or a prune that crashed leaves its marker or lock behind; after this long it is
+ignored (and a prune deletes a marker). It must exceed the longest publish and the longest
+prune, whatever a prune's ``keep_days``. Ages are measured on the store's clock where both
+times come from it (a publish compares the lock's LastModified with its own marker's)."""
 
 
 def release_key(release: str) -> str:
     """The key of a release record."""
     return f"{RELEASES_PREFIX}{release}.json"
+
+
+def pending_key(release: str) -> str:
+    """The key of a release's pending marker."""
+    return f"{PENDING_PREFIX}{release}.json"
+
+
+def check_record_key(key: str) -> str:
+    """``key``, if it may be written by ``put_record`` (it is under ``.hashstore/``).
+
+    :raises ValueError: it is not; hashed keys are written once, by ``put_if_absent`` only.
+    """
+    if not key.startswith(HASHSTORE_PREFIX) or key == HASHSTORE_PREFIX:
+        raise ValueError(f"{key!r} is not a key under {HASHSTORE_PREFIX}")
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +106,14 @@ class Target(Protocol):
         """
         ...
 
+    def find_objects(self, keys: Collection[str]) -> Mapping[str, ObjectInfo]:
+        """Which of ``keys`` are present, with what a listing knows of them (size, LastModified).
+
+        The same requests as :meth:`find_existing` (which answers from it): publish asks for the
+        prune lock and its own pending marker within the listing of its objects, for free.
+        """
+        ...
+
     def put_if_absent(self, file: BuiltFile) -> bool:
         """Store ``file`` under ``file.key`` unless that key exists.
 
@@ -77,6 +125,16 @@ class Target(Protocol):
 
     def put_release(self, release: str, body: bytes) -> None:
         """Write (or replace) the release record ``.hashstore/releases/<release>.json``."""
+        ...
+
+    def put_record(self, key: str, body: bytes) -> None:
+        """Write (or replace) one of hashstore's own records under ``.hashstore/``.
+
+        Release records, pending markers and the prune lock: JSON, ``Cache-Control: no-cache``.
+
+        :raises ValueError: ``key`` is not under ``.hashstore/`` (hashed keys are never
+            overwritten, so nothing else may be written this way).
+        """
         ...
 
     def read(self, key: str) -> bytes:

@@ -1,7 +1,8 @@
 """A local directory as a target: for whitenoise-style serving, tests and the demo.
 
 The same rules as S3: a hashed key is created once and never overwritten (a hard link from a
-temporary file is create-only), release records live under ``.hashstore/releases/``.
+temporary file is create-only); hashstore's own records (release records, pending markers, the
+prune lock) live under ``.hashstore/`` and are replaced atomically (a rename).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import TargetError
-from .base import ObjectInfo, release_key
+from .base import ObjectInfo, check_record_key, release_key
 
 if TYPE_CHECKING:
     from ..build import BuiltFile
@@ -37,14 +38,14 @@ class LocalTarget:
         return str(self.root / key)
 
     def find_existing(self, keys: Collection[str]) -> Mapping[str, int]:
+        return {key: info.size for key, info in self.find_objects(keys).items()}
+
+    def find_objects(self, keys: Collection[str]) -> Mapping[str, ObjectInfo]:
         found = {}
         for key in keys:
-            try:
-                found[key] = os.stat(self.root / key).st_size
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise self._error("stat", key, exc) from exc
+            info = self.stat(key)
+            if info is not None:
+                found[key] = info
         return found
 
     def put_if_absent(self, file: BuiltFile) -> bool:
@@ -66,8 +67,10 @@ class LocalTarget:
         return True
 
     def put_release(self, release: str, body: bytes) -> None:
-        key = release_key(release)
-        dest = self.root / key
+        self.put_record(release_key(release), body)
+
+    def put_record(self, key: str, body: bytes) -> None:
+        dest = self.root / check_record_key(key)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}{_TEMP_MARK}", dir=dest.parent)

@@ -44,7 +44,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from ..errors import ConfigError, TargetError
 from ..media_types import content_type
-from .base import ObjectInfo, release_key
+from .base import ObjectInfo, check_record_key, release_key
 from .s3_errors import (
     CHECKSUM_CODES,
     CONFLICT_CODES,
@@ -277,7 +277,11 @@ class S3Target:
     # -- plan ----------------------------------------------------------------------------
 
     def find_existing(self, keys: Collection[str]) -> Mapping[str, int]:
-        """Which of ``keys`` exist under the prefix, with their sizes.
+        """Which of ``keys`` exist under the prefix, with their sizes (:meth:`find_objects`)."""
+        return {key: info.size for key, info in self.find_objects(keys).items()}
+
+    def find_objects(self, keys: Collection[str]) -> Mapping[str, ObjectInfo]:
+        """Which of ``keys`` exist under the prefix, with size, LastModified and ETag.
 
         One ``ListObjectsV2`` of the prefix, 1,000 keys a request, answers for every key. A
         prefix that holds far more objects than a build has files (years of releases) would
@@ -288,14 +292,15 @@ class S3Target:
         each, ``jobs`` at a time. The count of keys under a prefix is unknown in advance, so
         this is a bet: it pays when the prefix holds more than about 1,000 objects per key
         still unknown, and costs at most one request per key asked when it does not.
-        :attr:`last_plan_strategy` records which way was taken.
+        :attr:`last_plan_strategy` records which way was taken. (Keys under ``.hashstore/``
+        sort before letters and digits, so they are nearly always on the first page.)
         """
         wanted = set(keys)
         if not wanted:
             self.last_plan_strategy = "list"
             self.last_plan_detail = "list: nothing asked, no requests"
             return {}
-        found: dict[str, int] = {}
+        found: dict[str, ObjectInfo] = {}
         skip = len(self.prefix)
         pages = listed = 0
         token: str | None = None
@@ -314,16 +319,23 @@ class S3Target:
             for item in contents:
                 key = item["Key"][skip:]
                 if key in wanted:
-                    found[key] = item["Size"]
+                    found[key] = ObjectInfo(
+                        key=key,
+                        size=item["Size"],
+                        last_modified=item["LastModified"],
+                        etag=_etag(item.get("ETag")),
+                    )
             if not page.get("IsTruncated") or not page.get("NextContinuationToken"):
                 break
             token = page["NextContinuationToken"]
             if listed > HEAD_SWITCH_RATIO * len(wanted):
                 last = contents[-1]["Key"][skip:] if contents else ""
                 unknown = sorted(k for k in wanted if k not in found and k > last)
-                for key, size in zip(unknown, self._head_sizes(unknown), strict=True):
-                    if size is not None:
-                        found[key] = size
+                for key, info in zip(
+                    unknown, self._pool("head").map(self.stat, unknown), strict=True
+                ):
+                    if info is not None:
+                        found[key] = info
                 self.last_plan_strategy = "list+head"
                 self.last_plan_detail = (
                     f"list+head: {pages:,} page(s), {listed:,} keys listed, then "
@@ -334,13 +346,6 @@ class S3Target:
         self.last_plan_strategy = "list"
         self.last_plan_detail = f"list: {pages:,} page(s), {listed:,} keys"
         return found
-
-    def _head_sizes(self, keys: list[str]) -> Iterator[int | None]:
-        def size(key: str) -> int | None:
-            info = self.stat(key)
-            return None if info is None else info.size
-
-        return self._pool("head").map(size, keys)
 
     # -- upload --------------------------------------------------------------------------
 
@@ -583,15 +588,22 @@ class S3Target:
         return False
 
     def put_release(self, release: str, body: bytes) -> None:
-        """Write (or replace) ``.hashstore/releases/<release>.json``.
+        """Write (or replace) ``.hashstore/releases/<release>.json`` (:meth:`put_record`)."""
+        self.put_record(release_key(release), body)
 
-        Unconditional, since a release record may be rewritten; ``Cache-Control: no-cache``
-        because, unlike hashed objects, it can change. ``object_parameters`` whose glob matches
-        the record's key apply (e.g. encryption a bucket policy demands), except
-        ``ContentType`` and ``CacheControl``; no ACL is sent. A body the store rejects for a
-        checksum mismatch is sent again, as objects are (:data:`BODY_ATTEMPTS`).
+    def put_record(self, key: str, body: bytes) -> None:
+        """Write (or replace) one of hashstore's own records under ``.hashstore/``.
+
+        Release records, pending markers and the prune lock. Unconditional, since such a record
+        may be rewritten; ``Cache-Control: no-cache`` because, unlike hashed objects, it can
+        change. ``object_parameters`` whose glob matches the record's key apply (e.g.
+        encryption a bucket policy demands), except ``ContentType`` and ``CacheControl``; no
+        ACL is sent. A body the store rejects for a checksum mismatch is sent again, as
+        objects are (:data:`BODY_ATTEMPTS`).
+
+        :raises ValueError: ``key`` is not under ``.hashstore/``.
         """
-        key = release_key(release)
+        check_record_key(key)
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + key, "Body": body}
         for glob, extra in self._object_parameters:
             if fnmatchcase(key, glob):
