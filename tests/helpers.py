@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
 def make_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
@@ -25,3 +30,14 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def load_bench_script(name: str) -> ModuleType:
+    """Import ``bench/<name>.py`` (the benchmarks are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"hashstore_bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look the module up while the class is made
+    spec.loader.exec_module(module)
+    return module

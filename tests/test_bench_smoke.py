@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from hashstore import Settings, build
 
-from .helpers import tree_bytes
+from .helpers import load_bench_script, tree_bytes
 
-_SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "build.py"
-
-
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hashstore_bench_build", _SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up while the class is made
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_script()
+bench = load_bench_script("build")
 
 
 def test_same_seed_same_tree(tmp_path: Path) -> None:

@@ -10,12 +10,9 @@ references that point at nothing after the publish are exactly those that did be
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 import tarfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,21 +20,10 @@ import pytest
 from hashstore import Settings, publish
 from hashstore.references import finder_for, resolve, split_suffix
 
+from .helpers import load_bench_script
+
 ROOT_URL_PATH = "/static/"
-_SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "thirdparty.py"
-
-
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hashstore_bench_thirdparty", _SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up while the class is made
-    spec.loader.exec_module(module)
-    return module
-
-
-thirdparty = _load_script()
+thirdparty = load_bench_script("thirdparty")
 CASES = [pytest.param(p, id=p.directory.rsplit("-", 1)[0]) for p in thirdparty.PACKAGES]
 CASES.append(pytest.param(None, id="django-admin"))
 
