@@ -34,7 +34,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
@@ -56,6 +56,7 @@ from .s3_errors import (
     error_code,
     translate,
 )
+from .s3_multipart import MIB, PART_MEMORY_BUDGET, MultipartUploader
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -69,8 +70,6 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-MIB = 1024 * 1024
-
 LIST_PAGE_SIZE = 1000
 """Keys per ``ListObjectsV2`` request: S3's maximum."""
 
@@ -80,17 +79,6 @@ DELETE_BATCH_SIZE = 1000
 HEAD_SWITCH_RATIO = 20
 """Listing switches to per-key ``HeadObject`` once the prefix has shown this many keys per key
 asked for and more pages remain (see :meth:`S3Target.find_existing`)."""
-
-PART_MEMORY_BUDGET = 64 * MIB
-"""Bytes of multipart parts held in memory at once, across every upload of one target.
-
-Each part is read into memory so its SHA-256 can be sent before its body, so parts in flight are
-bounded by ``max(1, min(jobs, PART_MEMORY_BUDGET // multipart_chunksize))``: with the default
-16 MiB parts that is 4 parts, 64 MiB, whatever the file size and however many large files are
-published at once."""
-
-MAX_PARTS = 10_000
-"""S3's limit on parts per upload; larger files get larger parts."""
 
 CONFLICT_ATTEMPTS = 4
 """Attempts of an upload answered ``409 ConditionalRequestConflict`` (a concurrent conditional
@@ -196,7 +184,7 @@ class S3Target:
             self._client.meta.events.register("before-sign.s3.DeleteObjects", _add_content_md5)
         self._object_parameters = self._check_object_parameters(settings)
         self._create_parameters = _input_members(self._client, "CreateMultipartUpload")
-        self._part_slots = threading.BoundedSemaphore(self._part_slot_count)
+        self._multipart = MultipartUploader(self, self._part_slot_count)
         self._pool_lock = threading.Lock()
         self._part_pool: ThreadPoolExecutor | None = None
         self._head_pool: ThreadPoolExecutor | None = None
@@ -371,7 +359,7 @@ class S3Target:
         while True:
             try:
                 if file.size >= self._settings.multipart_threshold:
-                    self._put_multipart(file)
+                    self._multipart.put(file)
                 else:
                     self._put_single(file)
             except _AlreadyStored:
@@ -431,144 +419,6 @@ class S3Target:
         with file.open() as body:
             request["Body"] = body
             self._call("PutObject", file.key, self._client.put_object, **request)
-
-    def _put_multipart(self, file: BuiltFile) -> None:
-        key = self.prefix + file.key
-        create: dict[str, Any] = {
-            name: value
-            for name, value in self._upload_parameters(file.name).items()
-            if name in self._create_parameters
-        }
-        if self._settings.checksum == "sha256":
-            # SHA-256 exists only as a COMPOSITE checksum for multipart uploads (the default
-            # type for it); the whole file is checked against the digest in _upload_parts.
-            create["ChecksumAlgorithm"] = "SHA256"
-        created = self._call(
-            "CreateMultipartUpload",
-            file.key,
-            self._client.create_multipart_upload,
-            Bucket=self.bucket,
-            Key=key,
-            **create,
-        )
-        upload_id = created["UploadId"]
-        try:
-            parts = self._upload_parts(file, upload_id)
-            complete: dict[str, Any] = {
-                "Bucket": self.bucket,
-                "Key": key,
-                "UploadId": upload_id,
-                "MultipartUpload": {"Parts": parts},
-            }
-            if self._settings.conditional_writes:
-                complete["IfNoneMatch"] = "*"
-            self._call(
-                "CompleteMultipartUpload",
-                file.key,
-                self._client.complete_multipart_upload,
-                **complete,
-            )
-        except BaseException:
-            self._abort(file.key, upload_id)
-            raise
-
-    def _part_size(self, size: int) -> int:
-        chunk = self._settings.multipart_chunksize
-        return max(chunk, -(-size // MAX_PARTS))
-
-    def _upload_parts(self, file: BuiltFile, upload_id: str) -> list[dict[str, Any]]:
-        """Upload every part of ``file``; parts are read in order, uploaded in parallel.
-
-        Reading happens here, in the caller's thread, one part at a time at increasing offsets,
-        so the whole file's SHA-256 is computed on the way and compared with the build's digest.
-        A part slot (:data:`PART_MEMORY_BUDGET`) is taken before a part is read and given back
-        when its upload ends, which bounds the memory of all uploads together.
-        """
-        part_size = self._part_size(file.size)
-        whole = hashlib.sha256()
-        total = 0
-        futures: list[Future[dict[str, Any]]] = []
-        failed = threading.Event()
-
-        def done(future: Future[dict[str, Any]]) -> None:
-            self._part_slots.release()
-            if future.cancelled() or future.exception() is not None:
-                failed.set()
-
-        try:
-            with file.open() as stream:
-                number = 0
-                while not failed.is_set():
-                    self._part_slots.acquire()
-                    try:
-                        data = stream.read(part_size)
-                    except BaseException:
-                        self._part_slots.release()
-                        raise
-                    if not data:
-                        self._part_slots.release()
-                        break
-                    whole.update(data)
-                    total += len(data)
-                    number += 1
-                    try:
-                        future = self._pool("part").submit(
-                            self._upload_part, file.key, upload_id, number, data
-                        )
-                    except BaseException:
-                        self._part_slots.release()
-                        raise
-                    future.add_done_callback(done)
-                    futures.append(future)
-                    del data
-        finally:
-            # Never leave parts running behind an abort or an error.
-            wait(futures)
-        for future in futures:
-            future.result()  # the first part that failed raises its TargetError
-        if total != file.size or whole.hexdigest() != file.digest:
-            raise TargetError(
-                f"UploadPart {self.url_for_key(file.key)}: {file.source} changed since it was "
-                f"built ({total:,} bytes read, {file.size:,} expected, or other bytes): "
-                "build again and rerun",
-                operation="UploadPart",
-                bucket=self.bucket,
-                key=file.key,
-            )
-        return [future.result() for future in futures]
-
-    def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "Bucket": self.bucket,
-            "Key": self.prefix + key,
-            "UploadId": upload_id,
-            "PartNumber": number,
-            "Body": data,
-        }
-        part: dict[str, Any] = {"PartNumber": number}
-        checksum = self._settings.checksum
-        if checksum == "sha256":
-            digest = _b64(hashlib.sha256(data).digest())
-            request["ChecksumAlgorithm"] = "SHA256"
-            request["ChecksumSHA256"] = digest
-            part["ChecksumSHA256"] = digest
-        elif checksum == "md5":
-            request["ContentMD5"] = _b64(hashlib.md5(data, usedforsecurity=False).digest())
-        answer = self._call("UploadPart", key, self._client.upload_part, **request)
-        part["ETag"] = answer["ETag"]
-        return part
-
-    def _abort(self, key: str, upload_id: str) -> None:
-        try:
-            self._client.abort_multipart_upload(
-                Bucket=self.bucket, Key=self.prefix + key, UploadId=upload_id
-            )
-        except (ClientError, BotoCoreError) as exc:
-            # The upload failed already; a lifecycle rule for incomplete multipart uploads
-            # collects what is left. Report the first error, not this one.
-            log.warning(
-                "could not abort the multipart upload of %s: %s", self.url_for_key(key), exc
-            )
 
     def _confirm_existing(self, file: BuiltFile) -> bool:
         info = self.stat(file.key)

@@ -1,0 +1,209 @@
+"""Multipart uploads for :class:`~hashstore.targets.s3.S3Target`: parts in parallel, bounded memory.
+
+A file of ``multipart_threshold`` bytes or more goes up in parts of ``multipart_chunksize``
+(larger when the file would need more than :data:`MAX_PARTS` parts). Parts are read in order in
+the caller's thread, so the whole file's SHA-256 is computed on the way and compared with the
+build's digest before the upload is completed; each part carries its own SHA-256 (S3 keeps a
+``COMPOSITE`` checksum for multipart objects, never a whole-object SHA-256).
+
+This module belongs to the S3 target: it calls the store only through the target's error
+boundary (``S3Target._call``), so every botocore error is still translated in one place.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import threading
+from concurrent.futures import Future, wait
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import TargetError
+
+if TYPE_CHECKING:
+    from ..build import BuiltFile
+    from .s3 import S3Target
+
+__all__ = ["MAX_PARTS", "PART_MEMORY_BUDGET", "MultipartUploader"]
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+
+PART_MEMORY_BUDGET = 64 * MIB
+"""Bytes of multipart parts held in memory at once, across every upload of one target.
+
+Each part is read into memory so its SHA-256 can be sent before its body, so parts in flight are
+bounded by ``max(1, min(jobs, PART_MEMORY_BUDGET // multipart_chunksize))``: with the default
+16 MiB parts that is 4 parts, 64 MiB, whatever the file size and however many large files are
+published at once."""
+
+MAX_PARTS = 10_000
+"""S3's limit on parts per upload; larger files get larger parts."""
+
+
+class MultipartUploader:
+    """Create-only multipart uploads into one :class:`~hashstore.targets.s3.S3Target`.
+
+    :param target: the target whose client, settings, error boundary and part pool are used.
+    :param part_slots: how many parts may be in memory at once, across all uploads.
+    """
+
+    def __init__(self, target: S3Target, part_slots: int) -> None:
+        self._target = target
+        self._settings = target._settings
+        self._slots = threading.BoundedSemaphore(part_slots)
+
+    def part_size(self, size: int) -> int:
+        """The part size for a file of ``size`` bytes: the chunk size, or more past 10,000 parts."""
+        chunk = self._settings.multipart_chunksize
+        return max(chunk, -(-size // MAX_PARTS))
+
+    def put(self, file: BuiltFile) -> None:
+        """Upload ``file`` in parts and complete it create-only; abort on any failure.
+
+        :raises TargetError: a request failed, or the file changed since it was built.
+        """
+        target = self._target
+        key = target.prefix + file.key
+        create: dict[str, Any] = {
+            name: value
+            for name, value in target._upload_parameters(file.name).items()
+            if name in target._create_parameters
+        }
+        if self._settings.checksum == "sha256":
+            # SHA-256 exists only as a COMPOSITE checksum for multipart uploads (the default
+            # type for it); the whole file is checked against the digest in _upload_parts.
+            create["ChecksumAlgorithm"] = "SHA256"
+        created = target._call(
+            "CreateMultipartUpload",
+            file.key,
+            target.client.create_multipart_upload,
+            Bucket=target.bucket,
+            Key=key,
+            **create,
+        )
+        upload_id = created["UploadId"]
+        try:
+            parts = self._upload_parts(file, upload_id)
+            complete: dict[str, Any] = {
+                "Bucket": target.bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "MultipartUpload": {"Parts": parts},
+            }
+            if self._settings.conditional_writes:
+                complete["IfNoneMatch"] = "*"
+            target._call(
+                "CompleteMultipartUpload",
+                file.key,
+                target.client.complete_multipart_upload,
+                **complete,
+            )
+        except BaseException:
+            self._abort(file.key, upload_id)
+            raise
+
+    def _upload_parts(self, file: BuiltFile, upload_id: str) -> list[dict[str, Any]]:
+        """Upload every part of ``file``; parts are read in order, uploaded in parallel.
+
+        Reading happens here, in the caller's thread, one part at a time at increasing offsets,
+        so the whole file's SHA-256 is computed on the way and compared with the build's digest.
+        A part slot (:data:`PART_MEMORY_BUDGET`) is taken before a part is read and given back
+        when its upload ends, which bounds the memory of all uploads together.
+        """
+        target = self._target
+        part_size = self.part_size(file.size)
+        whole = hashlib.sha256()
+        total = 0
+        futures: list[Future[dict[str, Any]]] = []
+        failed = threading.Event()
+
+        def done(future: Future[dict[str, Any]]) -> None:
+            self._slots.release()
+            if future.cancelled() or future.exception() is not None:
+                failed.set()
+
+        try:
+            with file.open() as stream:
+                number = 0
+                while not failed.is_set():
+                    self._slots.acquire()
+                    try:
+                        data = stream.read(part_size)
+                    except BaseException:
+                        self._slots.release()
+                        raise
+                    if not data:
+                        self._slots.release()
+                        break
+                    whole.update(data)
+                    total += len(data)
+                    number += 1
+                    try:
+                        future = target._pool("part").submit(
+                            self._upload_part, file.key, upload_id, number, data
+                        )
+                    except BaseException:
+                        self._slots.release()
+                        raise
+                    future.add_done_callback(done)
+                    futures.append(future)
+                    del data
+        finally:
+            # Never leave parts running behind an abort or an error.
+            wait(futures)
+        for future in futures:
+            future.result()  # the first part that failed raises its TargetError
+        if total != file.size or whole.hexdigest() != file.digest:
+            raise TargetError(
+                f"UploadPart {target.url_for_key(file.key)}: {file.source} changed since it was "
+                f"built ({total:,} bytes read, {file.size:,} expected, or other bytes): "
+                "build again and rerun",
+                operation="UploadPart",
+                bucket=target.bucket,
+                key=file.key,
+            )
+        return [future.result() for future in futures]
+
+    def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+        target = self._target
+        request: dict[str, Any] = {
+            "Bucket": target.bucket,
+            "Key": target.prefix + key,
+            "UploadId": upload_id,
+            "PartNumber": number,
+            "Body": data,
+        }
+        part: dict[str, Any] = {"PartNumber": number}
+        checksum = self._settings.checksum
+        if checksum == "sha256":
+            digest = _b64(hashlib.sha256(data).digest())
+            request["ChecksumAlgorithm"] = "SHA256"
+            request["ChecksumSHA256"] = digest
+            part["ChecksumSHA256"] = digest
+        elif checksum == "md5":
+            request["ContentMD5"] = _b64(hashlib.md5(data, usedforsecurity=False).digest())
+        answer = target._call("UploadPart", key, target.client.upload_part, **request)
+        part["ETag"] = answer["ETag"]
+        return part
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        target = self._target
+        try:
+            target.client.abort_multipart_upload(
+                Bucket=target.bucket, Key=target.prefix + key, UploadId=upload_id
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # The upload failed already; a lifecycle rule for incomplete multipart uploads
+            # collects what is left. Report the first error, not this one.
+            log.warning(
+                "could not abort the multipart upload of %s: %s", target.url_for_key(key), exc
+            )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
