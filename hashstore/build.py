@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import MissingReference, MissingReferenceError, SourceError
-from .manifest import integrity_of, quote_path
+from .keys import integrity_of, quote_path
 from .references import Reference, finder_for, format_url, resolve, split_suffix
 from .scan import ScanResult, SourceFile, scan
 from .settings import Settings

@@ -6,7 +6,6 @@ and integrity value is computed at load time, so :meth:`Manifest.url` is one dic
 
 from __future__ import annotations
 
-import base64
 import difflib
 import json
 import os
@@ -15,17 +14,23 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from .errors import ManifestError, UnknownAssetError
+from .keys import integrity_of, quote_path, url_for_key
 
 if TYPE_CHECKING:
     from .build import Build
 
+__all__ = [
+    "FORMAT_VERSION",
+    "Manifest",
+    "ManifestEntry",
+    "integrity_of",
+    "quote_path",
+    "url_for_key",
+]
+
 FORMAT_VERSION = 1
-# Characters that stay as they are in a URL path; everything else (spaces, non-ASCII) is
-# percent-encoded so the URL is valid and S3/CloudFront map it back to the key.
-_URL_SAFE = "/-._~!$&'()*+,;=:@"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,21 +41,6 @@ class ManifestEntry:
     sha256: str
     size: int
     integrity: str
-
-
-def integrity_of(sha256_hex: str) -> str:
-    """The Subresource Integrity value for a hex SHA-256 digest."""
-    return "sha256-" + base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
-
-
-def quote_path(path: str) -> str:
-    """Percent-encode a key or relative path for use in a URL (spaces, non-ASCII...)."""
-    return quote(path, safe=_URL_SAFE)
-
-
-def url_for_key(base_url: str, key: str) -> str:
-    """The URL of a hashed key under ``base_url``, percent-encoded."""
-    return base_url + quote_path(key)
 
 
 class Manifest(Mapping[str, ManifestEntry]):
