@@ -1,22 +1,33 @@
-"""Bundler manifests: which files in a source root a bundler named by their content.
+"""Bundler manifests: which files a bundler wrote under hashed names, and its entry points.
 
-Vite, Rollup and webpack put a content hash into the names of their outputs and write a
-manifest listing them. A file such a manifest lists is proven hashed: it keeps its name and its
-bytes (its runtime builds chunk URLs from those names). This module finds and reads those
-manifests; :mod:`hashstore.trust` decides from them which names are kept.
+A bundler (Vite, Rollup, webpack) names its output by content already and builds chunk URLs at
+run time from those names, so hashstore must publish that output whole: same names, same bytes.
+The proof that a name is a bundler's hashed output is the bundler's own manifest, found in the
+source root. Three formats are read:
 
-Formats read:
+``.vite/manifest.json`` (Vite 5 and later, ``build.manifest: true``)
+    An object of chunks keyed by source name (``src/main.js``), each with ``file`` and
+    optionally ``src``, ``name``, ``isEntry``, ``isDynamicEntry``, ``imports`` and
+    ``dynamicImports`` (keys of other chunks), ``css`` and ``assets`` (output files). Paths
+    are relative to the output directory, the parent of ``.vite/``. The same shape in a
+    ``manifest.json`` (Vite 2 to 4, or ``build.manifest: "manifest.json"``) is read as well,
+    relative to its own directory.
+``manifest.json`` (webpack-manifest-plugin)
+    An object of asset name -> URL (``"main.js": "/static/main.3f2a9c1b.js"``): the
+    ``publicPath`` the URL starts with is recognised by finding the file it names in the
+    manifest's directory. A ``manifest.json`` that has neither shape (a web app manifest,
+    say) is not a bundler manifest and is left alone.
+``assets-manifest.json`` (webpack-assets-manifest)
+    The same object, whose values may also be ``{"src": ..., "integrity": ...}``
+    (``integrity: true``), and an optional ``entrypoints`` section (``entrypoints: true``)
+    listing the ``js`` and ``css`` files of each entry point in load order.
 
-- Vite's ``.vite/manifest.json`` (Vite 5 and later) and a Vite-format ``manifest.json`` (Vite 4
-  and earlier): an object of chunks, each with ``file`` and optional ``css`` and ``assets``
-  lists, relative to the build's output directory (the parent of ``.vite/``).
-- webpack-manifest-plugin's ``manifest.json`` and webpack-assets-manifest's
-  ``assets-manifest.json``: a flat object of asset name -> URL (or ``{"src": URL}``), the URL
-  possibly starting with webpack's ``publicPath``. The URL is resolved against the manifest's
-  directory by its longest tail that names a file there.
-
-A JSON file of either name in another shape (a web app manifest, say) is not a bundler
-manifest and is ignored.
+Every path is checked: it must stay inside the source root and name a file that exists, so a
+stale manifest (output deleted, rebuilt elsewhere) is reported instead of trusted; only a
+listed source map may be missing (maps are often stripped before a deploy). Source maps
+written beside a listed file (``main-BfD3a9xq.js.map``) count as listed outputs too: the
+bundled file refers to them by that name. A ``manifest.json`` that is not JSON, or whose keys
+are not asset names, is not a bundler manifest.
 """
 
 from __future__ import annotations
@@ -25,138 +36,412 @@ import json
 import os
 import posixpath
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["BundlerEntry", "BundlerManifest", "find_bundler_manifests"]
+from .errors import SourceError
 
+__all__ = [
+    "BundlerEntry",
+    "BundlerManifest",
+    "EntryFiles",
+    "find_bundler_manifests",
+    "read_bundler_manifest",
+]
+
+BundlerKind = Literal["vite", "webpack"]
+
+# Directories never searched for manifests: dependencies hold other projects' manifests,
+# and a bundler's own output never lives there.
+_SKIPPED_DIRECTORIES = frozenset({"node_modules", "__pycache__"})
+# A manifest is rewritten by every build under the same name: never a hashed output.
 _MANIFEST_NAMES = frozenset({"manifest.json", "assets-manifest.json"})
-# Where bundlers never put their output, and which can be large.
-_SKIP_DIRS = frozenset({"node_modules", ".git"})
+_VITE_FIELDS = frozenset(
+    {"file", "src", "name", "names", "isEntry", "isDynamicEntry", "imports", "dynamicImports"}
+    | {"css", "assets", "integrity"}
+)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BundlerEntry:
-    """An entry point a bundler manifest names (its source name, as Vite writes it)."""
+    """One chunk or asset of a bundler manifest, under the name the bundler gives it.
+
+    For Vite the name is the source path relative to Vite's root (``src/main.js``) or, for a
+    shared chunk, ``_shared-B7PI925R.js``; for webpack it is the asset name (``main.js``) or
+    the entry point's name (``main``).
+    """
 
     name: str
-    """The entry's source name, e.g. ``src/main.js``."""
+    """The key in the bundler's manifest."""
     file: str
-    """Its output, a posix path relative to the source root."""
+    """The output file, ``/``-separated and relative to the source root."""
+    src: str | None = None
+    """The source file the chunk came from, as the bundler names it."""
+    is_entry: bool = False
+    """An entry point: a page loads it with a tag."""
+    is_dynamic_entry: bool = False
+    """Loaded by ``import()`` from another chunk; never needs a tag."""
+    module: bool = True
+    """Loaded as an ES module (Vite); webpack's output is a classic script."""
+    imports: tuple[str, ...] = ()
+    """Names of the entries this one imports statically, in the bundler's order."""
+    dynamic_imports: tuple[str, ...] = ()
+    """Names of the entries this one loads with ``import()``."""
+    css: tuple[str, ...] = ()
+    """Stylesheets the chunk needs, relative to the source root."""
+    assets: tuple[str, ...] = ()
+    """Other files the chunk refers to (images, fonts), relative to the source root."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFiles:
+    """What a page needs to load one entry point, every path relative to the source root."""
+
+    file: str
+    """The entry's own file: the ``<script>`` (or, for a CSS entry, the stylesheet)."""
+    module: bool
+    """``<script type="module">`` with ``modulepreload`` links, or classic scripts."""
+    imports: tuple[str, ...]
+    """Files the entry imports statically, transitively, dependencies first."""
+    css: tuple[str, ...]
+    """Stylesheets of the entry and of everything it imports statically, dependencies first."""
 
 
 @dataclass(frozen=True)
 class BundlerManifest:
-    """One bundler manifest found in a source root, with the outputs it lists."""
+    """A bundler manifest found in a source root, with the outputs it proves hashed."""
 
     path: Path
     """The manifest file."""
-    kind: str
+    kind: BundlerKind
     """``"vite"`` or ``"webpack"``."""
     outputs: frozenset[str]
-    """The files it lists that exist, as posix paths relative to the source root."""
-    entries: Mapping[str, BundlerEntry] = field(default_factory=lambda: MappingProxyType({}))
-    """Entry points by source name (empty in this minimal reader)."""
+    """Every file the manifest lists (and their source maps), ``/``-separated, relative to the
+    source root."""
+    entries: Mapping[str, BundlerEntry]
+    """Every chunk and asset the manifest names, by its name there."""
+
+    def entry_points(self) -> Iterator[BundlerEntry]:
+        """The entries a page loads with a tag: Vite's ``isEntry`` chunks, webpack's scripts,
+        stylesheets and entry points."""
+        return (entry for entry in self.entries.values() if entry.is_entry)
+
+    def files_of(self, name: str) -> EntryFiles:
+        """The files a page needs to load entry ``name``: its imports and stylesheets, followed
+        transitively through static imports, as Vite's guide to back-end integration says.
+
+        :raises KeyError: the manifest has no entry ``name``.
+        """
+        root = self.entries[name]
+        imports: list[str] = []
+        css: list[str] = []
+        seen = {name}
+
+        def visit(entry: BundlerEntry) -> None:
+            # Dependencies before dependants, as Vite orders the tags in its own HTML.
+            for imported in entry.imports:
+                if imported in seen:
+                    continue
+                seen.add(imported)
+                chunk = self.entries[imported]
+                visit(chunk)
+                imports.append(chunk.file)
+            css.extend(sheet for sheet in entry.css if sheet not in css)
+
+        visit(root)
+        return EntryFiles(root.file, root.module, tuple(imports), tuple(css))
 
 
 def find_bundler_manifests(root: Path) -> list[BundlerManifest]:
-    """Every bundler manifest under ``root``, in path order.
+    """Every bundler manifest under ``root``, sorted by path.
 
-    Only listed files that exist under ``root`` count as outputs; a manifest that lists none is
-    still returned (an empty or stale build is for the caller to judge).
+    ``node_modules`` and directories whose name starts with ``.`` are not searched, except
+    ``.vite``, where Vite writes its manifest. Symbolic links to directories are not followed.
 
-    :param root: a source root directory.
+    :param root: a source root; the outputs are given relative to it.
+    :raises SourceError: a manifest that cannot be read, is malformed or lists a file that is
+        not there (the message names the manifest and what is wrong).
     """
     root = Path(root)
     found = []
-    for path in _candidates(root):
-        try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(data, dict):
-            continue
-        if path.parent.name == ".vite" or _is_vite(data):
-            out_dir = path.parent.parent if path.parent.name == ".vite" else path.parent
-            if _is_vite(data):
-                found.append(BundlerManifest(path, "vite", _vite_outputs(root, out_dir, data)))
-        elif _is_webpack(data):
-            found.append(
-                BundlerManifest(path, "webpack", _webpack_outputs(root, path.parent, data))
-            )
-    return found
-
-
-def _candidates(root: Path) -> Iterator[Path]:
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = sorted(
+            name
+            for name in subdirectories
+            if name not in _SKIPPED_DIRECTORIES and (name == ".vite" or not name.startswith("."))
+        )
         here = Path(directory)
-        if here.name == ".vite":
-            if "manifest.json" in files:
-                yield here / "manifest.json"
-            continue
-        for name in sorted(_MANIFEST_NAMES.intersection(files)):
-            yield here / name
+        for filename in ("manifest.json", "assets-manifest.json"):
+            if filename in files:
+                manifest = read_bundler_manifest(here / filename, root)
+                if manifest is not None:
+                    found.append(manifest)
+    return sorted(found, key=lambda manifest: manifest.path)
 
 
-def _is_vite(data: Mapping[str, Any]) -> bool:
-    return bool(data) and all(
-        isinstance(chunk, dict) and isinstance(chunk.get("file"), str) for chunk in data.values()
-    )
+def read_bundler_manifest(path: Path, root: Path) -> BundlerManifest | None:
+    """Read one bundler manifest; ``None`` for a ``manifest.json`` that is not a bundler's.
 
-
-def _is_webpack(data: Mapping[str, Any]) -> bool:
-    if not data:
-        return False
-    for key, value in data.items():
-        if key == "entrypoints" and isinstance(value, dict):
-            continue
-        if "." not in key.rsplit("/", 1)[-1]:
-            return False  # asset names have extensions; a web app manifest's keys do not
-        if not isinstance(value, str) and not (
-            isinstance(value, dict) and isinstance(value.get("src"), str)
-        ):
-            return False
-    return True
-
-
-def _vite_outputs(root: Path, out_dir: Path, data: Mapping[str, Any]) -> frozenset[str]:
-    names: set[str] = set()
-    for chunk in data.values():
-        names.add(chunk["file"])
-        for group in ("css", "assets"):
-            items = chunk.get(group)
-            if isinstance(items, list):
-                names.update(item for item in items if isinstance(item, str))
-    return frozenset(
-        found for name in names if (found := _existing(root, out_dir, name)) is not None
-    )
-
-
-def _webpack_outputs(root: Path, directory: Path, data: Mapping[str, Any]) -> frozenset[str]:
-    outputs = set()
-    for key, value in data.items():
-        if key == "entrypoints" and isinstance(value, dict):
-            continue
-        url = value if isinstance(value, str) else value["src"]
-        path = unquote(urlsplit(url).path).lstrip("/")
-        parts = [part for part in path.split("/") if part not in {"", "."}]
-        # publicPath ("/static/dist/", "auto/", a CDN URL) is not part of the file's path:
-        # the longest tail that names a file under the manifest's directory is.
-        for start in range(len(parts)):
-            found = _existing(root, directory, "/".join(parts[start:]))
-            if found is not None:
-                outputs.add(found)
-                break
-    return frozenset(outputs)
-
-
-def _existing(root: Path, directory: Path, name: str) -> str | None:
-    """``directory/name`` relative to ``root`` as a posix path, if it is a file inside ``root``."""
-    relative = posixpath.normpath(posixpath.join(directory.relative_to(root).as_posix(), name))
-    if relative.startswith(("../", "/")) or relative in {".", ".."}:
+    :param path: ``.vite/manifest.json``, ``manifest.json`` or ``assets-manifest.json``.
+    :param root: the source root the outputs are made relative to; ``path`` is inside it.
+    :raises SourceError: the manifest is unreadable, malformed or lists missing files.
+    """
+    if path.name == "manifest.json" and path.parent.name == ".vite":
+        return _Reader(path, root, path.parent.parent).vite(_load_json(path))
+    if path.name == "assets-manifest.json":
+        return _Reader(path, root, path.parent).webpack(_load_json(path), required=True)
+    # Any JSON file may be called manifest.json: it is a bundler's only if it has the shape.
+    try:
+        data = _load_json(path)
+    except SourceError:
         return None
-    return relative if (root / relative).is_file() else None
+    if not isinstance(data, dict) or not data:
+        return None
+    reader = _Reader(path, root, path.parent)
+    if all(isinstance(value, dict) and "file" in value for value in data.values()):
+        return reader.vite(data)
+    if not all(_is_asset_name(key) for key in data):
+        return None  # a web app manifest: "name", "short_name", "start_url"...
+    return reader.webpack(data, required=False)
+
+
+def _is_asset_name(key: str) -> bool:
+    """webpack's asset names have an extension (``main.js``); other JSON keys seldom do."""
+    return "." in key.rsplit("/", 1)[-1].strip(".")
+
+
+def _load_json(path: Path) -> object:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(
+            f"cannot read the bundler manifest: {exc.strerror}", path=str(path)
+        ) from exc
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise SourceError(
+            f"is not valid JSON ({exc}); build the front end again, or leave the file out "
+            "with the 'ignore' setting if it is not a bundler manifest",
+            path=str(path),
+        ) from None
+
+
+class _Reader:
+    """Validates one manifest's paths against the output directory and the source root."""
+
+    def __init__(self, path: Path, root: Path, output_directory: Path) -> None:
+        self.path = path
+        self.root = os.path.abspath(root)
+        self.output_directory = os.path.abspath(output_directory)
+        self.outputs: set[str] = set()
+
+    def fail(self, what: str) -> SourceError:
+        return SourceError(what, path=str(self.path))
+
+    def output(self, relative: str, where: str) -> str:
+        """An output path of the manifest, checked, relative to the source root."""
+        if not relative or relative.startswith("/") or "\\" in relative or "\0" in relative:
+            raise self.fail(f"{where}: {relative!r} is not a relative output path")
+        full = os.path.normpath(os.path.join(self.output_directory, *relative.split("/")))
+        inside = os.path.relpath(full, self.root).replace(os.sep, "/")
+        if inside == ".." or inside.startswith("../"):
+            raise self.fail(f"{where}: {relative!r} is outside the source root {self.root}")
+        if not os.path.isfile(full):
+            raise self.fail(
+                f"{where}: lists {relative!r}, which is not in {self.output_directory}; "
+                "build the front end again (the manifest is stale)"
+            )
+        self.outputs.add(inside)
+        if os.path.isfile(full + ".map"):
+            self.outputs.add(inside + ".map")
+        return inside
+
+    def finish(self, kind: BundlerKind, entries: dict[str, BundlerEntry]) -> BundlerManifest:
+        return BundlerManifest(
+            path=self.path,
+            kind=kind,
+            outputs=frozenset(self.outputs),
+            entries=MappingProxyType(dict(sorted(entries.items()))),
+        )
+
+    # -- Vite -------------------------------------------------------------------------------
+
+    def vite(self, data: object) -> BundlerManifest:
+        if not isinstance(data, dict):
+            raise self.fail("is not a Vite manifest: expected an object of chunks by source name")
+        entries = {}
+        for name, chunk in data.items():
+            where = f"chunk {name!r}"
+            if not isinstance(chunk, dict):
+                raise self.fail(f"{where}: expected an object with 'file', not {chunk!r}")
+            unknown = sorted(set(chunk) - _VITE_FIELDS)
+            if unknown:
+                raise self.fail(f"{where}: unknown field(s) {', '.join(unknown)}")
+            file = chunk.get("file")
+            if not isinstance(file, str):
+                raise self.fail(f"{where}: 'file' must be a path, not {file!r}")
+            imports = self._keys(chunk, "imports", where, data)
+            dynamic_imports = self._keys(chunk, "dynamicImports", where, data)
+            entries[name] = BundlerEntry(
+                name=name,
+                file=self.output(file, f"{where} 'file'"),
+                src=self._optional_str(chunk, "src", where),
+                is_entry=self._flag(chunk, "isEntry", where),
+                is_dynamic_entry=self._flag(chunk, "isDynamicEntry", where),
+                module=True,
+                imports=imports,
+                dynamic_imports=dynamic_imports,
+                css=self._outputs(chunk, "css", where),
+                assets=self._outputs(chunk, "assets", where),
+            )
+            self._optional_str(chunk, "name", where)
+        return self.finish("vite", entries)
+
+    def _strings(self, chunk: Mapping[str, object], field: str, where: str) -> tuple[str, ...]:
+        value = chunk.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.fail(f"{where}: '{field}' must be a list of strings, not {value!r}")
+        return tuple(value)
+
+    def _keys(
+        self, chunk: Mapping[str, object], field: str, where: str, data: Mapping[str, object]
+    ) -> tuple[str, ...]:
+        keys = self._strings(chunk, field, where)
+        for key in keys:
+            if key not in data:
+                raise self.fail(f"{where}: '{field}' names {key!r}, which is not in the manifest")
+        return keys
+
+    def _outputs(self, chunk: Mapping[str, object], field: str, where: str) -> tuple[str, ...]:
+        return tuple(
+            self.output(item, f"{where} '{field}'") for item in self._strings(chunk, field, where)
+        )
+
+    def _optional_str(self, chunk: Mapping[str, object], field: str, where: str) -> str | None:
+        value = chunk.get(field)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(f"{where}: '{field}' must be a string, not {value!r}")
+        return value
+
+    def _flag(self, chunk: Mapping[str, object], field: str, where: str) -> bool:
+        value = chunk.get(field, False)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}: '{field}' must be true or false, not {value!r}")
+        return value
+
+    # -- webpack ----------------------------------------------------------------------------
+
+    def webpack(self, data: object, *, required: bool) -> BundlerManifest | None:
+        """webpack-manifest-plugin or webpack-assets-manifest.
+
+        :param required: the file's name says it is a webpack manifest; otherwise (a plain
+            ``manifest.json``) ``None`` when it does not have the shape or names no file here.
+        """
+        if not isinstance(data, dict):
+            if not required:
+                return None
+            raise self.fail("is not a webpack assets manifest: expected an object")
+        data = dict(data)
+        entrypoints = data.pop("entrypoints", None) if required else None
+        urls: dict[str, str] = {}
+        for name, value in data.items():
+            url = value.get("src") if isinstance(value, dict) else value
+            if not isinstance(url, str):
+                if not required:
+                    return None
+                raise self.fail(
+                    f"asset {name!r}: expected a URL or an object with 'src', not {value!r}"
+                )
+            if posixpath.basename(urlsplit(url).path) in _MANIFEST_NAMES:
+                continue  # webpack-manifest-plugin lists the other plugin's manifest
+            urls[name] = url
+        located = {name: self._locate(url) for name, url in urls.items()}
+        if not required and not any(located.values()):
+            return None  # a web app manifest or some other JSON named manifest.json
+        entries: dict[str, BundlerEntry] = {}
+        by_file: dict[str, str] = {}
+        for name, relative in located.items():
+            if relative is None:
+                if urlsplit(urls[name]).path.endswith(".map"):
+                    continue  # source maps are often left out of a deploy on purpose
+                raise self.fail(
+                    f"asset {name!r}: {urls[name]!r} names no file in {self.output_directory}; "
+                    "build the front end again (the manifest is stale)"
+                )
+            file = self.output(relative, f"asset {name!r}")
+            by_file.setdefault(file, name)
+            loadable = posixpath.splitext(file)[1].lower() in (".js", ".mjs", ".css")
+            entries[name] = BundlerEntry(name=name, file=file, is_entry=loadable, module=False)
+        if entrypoints is not None:
+            self._entrypoints(entrypoints, entries, by_file)
+        return self.finish("webpack", entries)
+
+    def _locate(self, url: str) -> str | None:
+        """The file a webpack URL names, relative to the output directory, if there is one.
+
+        The URL is ``publicPath`` + the output path; ``publicPath`` may be a path, a full URL,
+        ``auto`` (webpack's default, resolved in the browser) or empty, so the longest tail of
+        the URL's path that names a file in the output directory is taken.
+        """
+        parts = urlsplit(url)
+        path = unquote(parts.path)
+        if path.startswith("auto") and not os.path.isfile(
+            os.path.join(self.output_directory, *path.split("/"))
+        ):
+            path = path[len("auto") :]
+        pieces = [piece for piece in path.split("/") if piece]
+        if any(piece in (".", "..") for piece in pieces):
+            return None
+        for start in range(len(pieces)):
+            candidate = "/".join(pieces[start:])
+            if os.path.isfile(os.path.join(self.output_directory, *pieces[start:])):
+                return candidate
+        return None
+
+    def _entrypoints(
+        self, section: object, entries: dict[str, BundlerEntry], by_file: Mapping[str, str]
+    ) -> None:
+        """webpack-assets-manifest's ``entrypoints``: ``{name: {"assets": {"js": [...],
+        "css": [...]}}}`` (older versions leave out the ``assets`` level)."""
+        if not isinstance(section, dict):
+            raise self.fail(f"'entrypoints' must be an object, not {section!r}")
+        for name, value in section.items():
+            where = f"entry point {name!r}"
+            assets = value.get("assets", value) if isinstance(value, dict) else None
+            if not isinstance(assets, dict):
+                raise self.fail(f"{where}: expected an object with 'assets', not {value!r}")
+            scripts = [self._entry_file(url, where) for url in self._strings(assets, "js", where)]
+            sheets = [self._entry_file(url, where) for url in self._strings(assets, "css", where)]
+            if not scripts and not sheets:
+                raise self.fail(f"{where}: lists no 'js' or 'css' file")
+            imports = []
+            for file in scripts[:-1]:
+                key = by_file.get(file, file)
+                if key not in entries:
+                    entries[key] = BundlerEntry(name=key, file=file, module=False)
+                imports.append(key)
+            file = scripts[-1] if scripts else sheets[0]
+            css = tuple(sheets) if scripts else tuple(sheets[1:])
+            if name in entries and entries[name].file != file:
+                raise self.fail(f"{where}: its name is also an asset's, for another file")
+            entries[name] = BundlerEntry(
+                name=name,
+                file=file,
+                is_entry=True,
+                module=False,
+                imports=tuple(imports),
+                css=css,
+            )
+
+    def _entry_file(self, url: str, where: str) -> str:
+        relative = self._locate(url)
+        if relative is None:
+            raise self.fail(
+                f"{where}: {url!r} names no file in {self.output_directory}; "
+                "build the front end again (the manifest is stale)"
+            )
+        return self.output(relative, where)
