@@ -14,18 +14,19 @@ import fnmatch
 import hashlib
 import io
 import posixpath
-import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import MissingReference, MissingReferenceError, SourceError
 from .keys import integrity_of, quote_path
-from .references import Reference, finder_for, format_url, resolve, split_suffix
+from .references import Reference, finder_for, format_url, locate, split_suffix
 from .scan import ScanResult, SourceFile, scan
 from .settings import Settings
+from .text import Encoding, decode
+from .trust import TrustRules
 
 _CHUNK = 1024 * 1024
 
@@ -67,6 +68,8 @@ class Build:
     """References to files in no source root (left as written)."""
     scanned: ScanResult | None = None
     """The scan the build came from (shadowed names, for verbose output)."""
+    kept: Mapping[str, str] = field(default_factory=dict)
+    """Logical names that keep their own name as their key, each with why (:mod:`.trust`)."""
 
     @property
     def release(self) -> str:
@@ -111,18 +114,22 @@ class _Parsed:
     text: str
     links: list[tuple[Reference, str]]
     """References that resolve to a logical name, with that name."""
+    encoding: Encoding
+    declared: bool
+    """The trust rules let it keep its name, if rewriting leaves it unchanged."""
 
     @property
     def encoded(self) -> bytes:
         """The original bytes (decoding with surrogateescape is lossless)."""
-        return self.text.encode("utf-8", "surrogateescape")
+        return self.encoding.encode(self.text)
 
 
 def build(settings: Settings, *, scanned: ScanResult | None = None) -> Build:
     """Scan the settings' sources and build them.
 
     :param settings: ``sources``, ``ignore``, ``hash_length``, ``hashed_pattern``,
-        ``static_url_path``/``base_url``, ``strict``, ``allow_missing`` and ``jobs`` are used.
+        ``prehashed``, ``static_url_path``/``base_url``, ``strict``, ``allow_missing`` and
+        ``jobs`` are used.
     :param scanned: a scan made already (adapters that scanned once to report on it).
     :raises SourceError: an unreadable or invalid source file.
     :raises MissingReferenceError: ``strict`` is set and some references point nowhere.
@@ -135,13 +142,14 @@ def build(settings: Settings, *, scanned: ScanResult | None = None) -> Build:
 class _Builder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.already_hashed = re.compile(settings.hashed_pattern)
+        self.trust = TrustRules.none()
         self.root_url_path = settings.root_url_path
         self.built: dict[str, BuiltFile] = {}
         self.missing: list[MissingReference] = []
 
     def run(self, scanned: ScanResult) -> Build:
         files = scanned.files
+        self.trust = trust = TrustRules.from_settings(self.settings, scanned)
         with ThreadPoolExecutor(max_workers=min(self.settings.jobs, 8)) as pool:
             results = list(pool.map(self._load, files.values()))
         parsed: dict[str, _Parsed] = {}
@@ -156,16 +164,23 @@ class _Builder:
         missing = tuple(self.missing)
         if missing and self.settings.strict:
             raise MissingReferenceError(missing)
-        return Build(files=dict(sorted(self.built.items())), missing=missing, scanned=scanned)
-
-    def _keeps_name(self, name: str) -> bool:
-        return self.already_hashed.search(posixpath.basename(name)) is not None
+        kept = {
+            name: trust.bundler_output(files[name]) or trust.declared(files[name]) or ""
+            for name, f in self.built.items()
+            if f.key == name
+        }
+        return Build(
+            files=dict(sorted(self.built.items())), missing=missing, scanned=scanned, kept=kept
+        )
 
     def _load(self, source: SourceFile) -> BuiltFile | _Parsed:
         finder = finder_for(source.name)
-        if finder is None or self._keeps_name(source.name):
+        # A bundler's output keeps its bytes too: its runtime builds chunk URLs itself.
+        output = self.trust.bundler_output(source) is not None
+        declared = not output and self.trust.declared(source) is not None
+        if finder is None or output:
             digest = file_digest(source.path)
-            key = source.name if self._keeps_name(source.name) else self._key(source.name, digest)
+            key = source.name if output or declared else self._key(source.name, digest)
             return BuiltFile(source.name, key, digest, source.size, source.path)
         try:
             raw = source.path.read_bytes()
@@ -173,17 +188,18 @@ class _Builder:
             raise SourceError(
                 f"cannot read the file: {exc.strerror}", path=str(source.path)
             ) from exc
-        text = raw.decode("utf-8", "surrogateescape")
+        text, encoding = decode(raw, path=str(source.path))
         links = []
         for ref in finder(text):
-            target = resolve(ref.url, source.name, self.root_url_path)
+            # A name climbing above the root (``../x``) is in no root: _link reports it.
+            target = locate(ref.url, source.name, self.root_url_path)
             if target is not None:
                 links.append((ref, target))
         if not links:  # nothing to rewrite: upload streams the file from disk
             digest = hashlib.sha256(raw).hexdigest()
-            key = self._key(source.name, digest)
+            key = source.name if declared else self._key(source.name, digest)
             return BuiltFile(source.name, key, digest, len(raw), source.path)
-        return _Parsed(source, text, links)
+        return _Parsed(source, text, links, encoding, declared)
 
     def _key(self, name: str, digest: str) -> str:
         return hashed_name(name, digest, self.settings.hash_length)
@@ -244,15 +260,18 @@ class _Builder:
         if not pieces:
             return None
         pieces.append(text[position:])
-        return "".join(pieces).encode("utf-8", "surrogateescape")
+        return node.encoding.encode("".join(pieces))
 
     def _finish(self, node: _Parsed, final: bytes | None, key: str | None = None) -> None:
         data = final if final is not None else node.encoded
         digest = hashlib.sha256(data).hexdigest()
         name = node.source.name
+        if key is None:
+            # A declared name is kept only for the bytes it was declared with.
+            key = name if node.declared and final is None else self._key(name, digest)
         self.built[name] = BuiltFile(
             name,
-            key if key is not None else self._key(name, digest),
+            key,
             digest,
             len(data),
             node.source.path,

@@ -51,6 +51,20 @@ _BUILD_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("--hash-length", "hash_length", {"metavar": "N", "help": "hex digits in names (default 12)"}),
     (
+        "--prehashed",
+        "prehashed",
+        {
+            "action": "append",
+            "metavar": "DIR|GLOB",
+            "help": "source directory or names already hashed: keep their names; repeatable",
+        },
+    ),
+    (
+        "--hashed-pattern",
+        "hashed_pattern",
+        {"metavar": "REGEX", "help": "file names already hashed keep them (default: none)"},
+    ),
+    (
         "--static-url-path",
         "static_url_path",
         {"metavar": "PATH", "help": "URL path of root-relative references"},

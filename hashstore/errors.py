@@ -54,9 +54,15 @@ class MissingReference:
     reference: str
     """The reference as written (``url(...)`` argument, ``@import`` string, source map URL)."""
     resolved: str
-    """The logical name the reference resolves to."""
+    """The logical name the reference resolves to; starting with ``../`` when it climbs above
+    the root of the logical names."""
 
     def __str__(self) -> str:
+        if self.resolved.startswith("../"):
+            return (
+                f"{self.source}:{self.line}: {self.reference} -> '{self.resolved}' is outside "
+                "the source root"
+            )
         return f"{self.source}:{self.line}: {self.reference} -> '{self.resolved}' not found"
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "finder_for",
     "format_url",
     "is_local",
+    "locate",
     "resolve",
     "split_suffix",
 ]
@@ -298,12 +299,24 @@ def resolve(url: str, referrer: str, root_url_path: str) -> str | None:
     belong to another application. The ``?query`` and ``#fragment`` are dropped and
     percent-escapes decoded. A URL that climbs above the root of the logical names
     (``../../x.png`` from ``css/a.css``) or names a directory gives ``None`` as well: it cannot
-    be a file of the build, so it is left as written.
+    be a file of the build (:func:`locate` tells the climbing ones apart).
 
     :param url: the URL, CSS escapes already decoded (:attr:`Reference.url`).
     :param referrer: the logical name of the file holding the reference (``css/app.css``).
     :param root_url_path: the URL path of the root of the logical names (``/static/``); ``""``
         resolves no root-relative URL.
+    """
+    name = locate(url, referrer, root_url_path)
+    return None if name is None or name.startswith("../") else name
+
+
+def locate(url: str, referrer: str, root_url_path: str) -> str | None:
+    """As :func:`resolve`, but a relative URL that climbs above the root gives where it lands.
+
+    ``../../x.png`` from ``css/a.css`` gives ``../x.png``: a name no file of the build can
+    have, which the build reports as a missing reference (the site's URL would land outside
+    what is published). ``None`` still means the URL names no file of the site at all.
+
     """
     if not is_local(url):
         return None
@@ -321,7 +334,7 @@ def resolve(url: str, referrer: str, root_url_path: str) -> str | None:
         name = name[len(prefix) :]
     else:
         name = posixpath.normpath(posixpath.join(posixpath.dirname(referrer), unquote(path)))
-    if name in {"", ".", ".."} or name.startswith(("../", "/")):
+    if name in {"", ".", ".."} or name.startswith("/"):
         return None
     return name
 

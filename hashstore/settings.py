@@ -23,8 +23,6 @@ ChecksumMode = Literal["sha256", "md5", "none"]
 
 DEFAULT_IGNORE = ("CVS", ".*", "*~")
 DEFAULT_CACHE_CONTROL = "public, max-age=31536000, immutable"
-# Vite (`app-3f2a9c1b.js`), webpack (`app.3f2a9c1b.js`) and hashstore's own names.
-DEFAULT_HASHED_PATTERN = r"[.-][0-9a-fA-F]{8,64}(\.[A-Za-z0-9]+)+$"
 MIB = 1024 * 1024
 
 
@@ -103,11 +101,22 @@ class Settings:
         default=12,
         metadata=_doc("Hex digits of the SHA-256 digest put into hashed names (8 to 64)."),
     )
-    hashed_pattern: str = field(
-        default=DEFAULT_HASHED_PATTERN,
+    hashed_pattern: str | None = field(
+        default=None,
         metadata=_doc(
-            "Regular expression found in file names that already carry a content hash "
-            "(Vite, webpack); such files keep their name and are not rewritten."
+            "Regular expression searched in file names (the last part) that you know carry a "
+            "content hash; such files keep their name. Default: none, because a name that "
+            "only looks hashed (`app-20240115.css` is a date) proves nothing. Bundler output "
+            "listed in a Vite or webpack manifest keeps its name without it."
+        ),
+    )
+    prehashed: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Source directories, or glob patterns of logical names (`*` also matches `/`), "
+            "whose files already carry a content hash in their name (a bundler's output "
+            "without a manifest hashstore reads); they keep their names. Publish refuses one "
+            "whose name the target holds with other bytes."
         ),
     )
     static_url_path: str | None = field(
@@ -269,10 +278,13 @@ def _validate(s: Settings) -> None:
         raise _fail("multipart_chunksize", s.multipart_chunksize, "at least 5 MiB (S3's minimum)")
     if s.multipart_threshold < s.multipart_chunksize:
         raise _fail("multipart_threshold", s.multipart_threshold, "at least multipart_chunksize")
-    try:
-        re.compile(s.hashed_pattern)
-    except re.error as exc:
-        raise _fail("hashed_pattern", s.hashed_pattern, f"a regular expression ({exc})") from None
+    if s.hashed_pattern is not None:
+        try:
+            re.compile(s.hashed_pattern)
+        except re.error as exc:
+            raise _fail(
+                "hashed_pattern", s.hashed_pattern, f"a regular expression ({exc})"
+            ) from None
     if not isinstance(s.object_parameters, Mapping) or not all(
         isinstance(v, Mapping) for v in s.object_parameters.values()
     ):

@@ -5,11 +5,12 @@ import json
 import posixpath
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from hashstore.build import build, hashed_name
-from hashstore.errors import MissingReferenceError
+from hashstore.errors import MissingReferenceError, SourceError
 from hashstore.manifest import Manifest
 from hashstore.references import find_css_references, resolve
 from hashstore.settings import Settings
@@ -140,21 +141,26 @@ def test_manifest_of_the_fixture_tree_matches_the_checked_in_file() -> None:
     assert manifest.to_json() == expected
 
 
-def test_files_already_carrying_a_hash_keep_their_name_and_bytes(tmp_path: Path) -> None:
+def test_names_that_only_look_hashed_are_hashed_and_rewritten(tmp_path: Path) -> None:
+    # No bundler manifest, no `prehashed`, no `hashed_pattern`: a date or a hex run in a name
+    # proves nothing, so these are named by their content like any other file.
     make_tree(
         tmp_path,
         {
-            "assets/index-3f2a9c1b.js": "import './chunk-0badc0de.js';\n//# sourceMappingURL=x.map",
-            "assets/chunk-0badc0de.js": "export {}",
-            "assets/x.map": "{}",
+            "css/app-20240115.css": ".a{background:url(../img/logo.3f2a9c1b.png)}",
+            "img/logo.3f2a9c1b.png": b"png",
+            "assets/index-3f2a9c1b.js": "1;\n//# sourceMappingURL=index-3f2a9c1b.js.map",
+            "assets/index-3f2a9c1b.js.map": "{}",
         },
     )
     out = build_tree(tmp_path)
-    assert out["assets/index-3f2a9c1b.js"] == (
-        "assets/index-3f2a9c1b.js",
-        (tmp_path / "assets/index-3f2a9c1b.js").read_bytes(),
-    )
-    assert out["assets/chunk-0badc0de.js"][0] == "assets/chunk-0badc0de.js"
+    for name, (key, _) in out.items():
+        assert key != name
+        assert key.startswith(name.rsplit(".", 1)[0] + ".")
+    logo = out["img/logo.3f2a9c1b.png"][0]
+    assert out["css/app-20240115.css"][1] == f".a{{background:url(../{logo})}}".encode()
+    source_map = posixpath.basename(out["assets/index-3f2a9c1b.js.map"][0])
+    assert out["assets/index-3f2a9c1b.js"][1].endswith(f"sourceMappingURL={source_map}".encode())
 
 
 def test_files_that_need_no_rewriting_are_streamed_from_disk(tmp_path: Path) -> None:
@@ -247,3 +253,55 @@ def test_release_id_depends_only_on_content(tmp_path: Path) -> None:
     ids = [build(Settings(sources=(tmp_path / d,))).release for d in "abc"]
     assert ids[0] == ids[1] != ids[2]
     json.dumps(ids)
+
+
+def test_references_climbing_out_of_the_source_root_are_missing(tmp_path: Path) -> None:
+    make_tree(tmp_path / "outside", {"x.png": b"a file beside the root, never published"})
+    root = make_tree(
+        tmp_path / "root",
+        {"css/a.css": "body{}\n.x{background:url(../../outside/x.png)}\n.y{src:url(../ok.png)}\n"},
+    )
+    (root / "ok.png").write_bytes(b"png")
+    result = build(Settings(sources=(root,)))
+    assert [str(m) for m in result.missing] == [
+        "css/a.css:2: url(../../outside/x.png) -> '../outside/x.png' is outside the source root"
+    ]
+    with result.files["css/a.css"].open() as stream:
+        assert b"url(../../outside/x.png)" in stream.read()
+    with pytest.raises(MissingReferenceError, match=r"css/a.css:2: .* outside the source root"):
+        build(Settings(sources=(root,), strict=True))
+    assert not build(Settings(sources=(root,), strict=True, allow_missing=("css/*",))).missing
+
+
+@pytest.mark.parametrize(
+    ("codec", "bom"),
+    [
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+        ("utf-32-le", b"\xff\xfe\x00\x00"),
+        ("utf-32-be", b"\x00\x00\xfe\xff"),
+        ("utf-16-le", b""),  # no mark: its @charset rule says so
+        ("utf-16-be", b""),
+    ],
+)
+def test_utf16_and_utf32_css_is_rewritten_in_its_own_encoding(
+    tmp_path: Path, codec: str, bom: bytes
+) -> None:
+    css = '@charset "utf-16";\n.a{background:url(../img/ü.png)}\n.b{background:url(gone.png)}\n'
+    make_tree(tmp_path, {"css/a.css": bom + css.encode(codec), "img/ü.png": b"png"})
+    result = build(Settings(sources=(tmp_path,)))
+    png = result.files["img/ü.png"].key
+    built = result.files["css/a.css"]
+    assert built.content is not None
+    assert built.content.startswith(bom)
+    text = built.content[len(bom) :].decode(codec)
+    assert text == css.replace("../img/ü.png", "../" + quote(png))
+    assert [str(m) for m in result.missing] == [
+        "css/a.css:3: url(gone.png) -> 'css/gone.png' not found"
+    ]
+
+
+def test_css_that_is_not_valid_in_the_encoding_it_declares_is_an_error(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"css/a.css": b"\xff\xfe" + ".a{}".encode("utf-16-le") + b"\x00"})
+    with pytest.raises(SourceError, match=r"a\.css: its byte order mark says UTF-16-LE"):
+        build(Settings(sources=(tmp_path,)))
