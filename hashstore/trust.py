@@ -4,8 +4,8 @@ A file keeps its name (no hashstore hash) only when one of these says its name c
 whenever its bytes do:
 
 1. a bundler manifest in its source root lists it (:mod:`hashstore.bundlers`): Vite's
-   ``.vite/manifest.json``, webpack's ``manifest.json`` or ``assets-manifest.json``. The source
-   map next to a listed output (``assets/main-BfD3a9xq.js.map``) belongs to that output;
+   ``.vite/manifest.json``, webpack's ``manifest.json`` or ``assets-manifest.json``, and the
+   source map beside a listed output (``assets/main-BfD3a9xq.js.map``);
 2. the ``prehashed`` setting declares it: a source directory given there declares every file of
    that root, any other item is a glob of logical names (``*`` also matches ``/``);
 3. its file name matches the ``hashed_pattern`` regular expression the user set.
@@ -81,11 +81,10 @@ class TrustRules:
                 continue
             for bundle in find_bundler_manifests(root):
                 for output in sorted(bundle.outputs):
-                    for name in (output, output + ".map"):
-                        logical = f"{prefix}/{name}" if prefix else name
-                        source = files.get(logical)
-                        if source is not None and source.root == root:
-                            outputs.setdefault(logical, str(bundle.path))
+                    logical = f"{prefix}/{output}" if prefix else output
+                    source = files.get(logical)
+                    if source is not None and source.root == root:
+                        outputs.setdefault(logical, str(bundle.path))
         roots = frozenset(
             root
             for item in settings.prehashed
