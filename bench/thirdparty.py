@@ -62,6 +62,16 @@ PACKAGES = (
     Package("swagger-ui-dist", "5.35.0"),
 )
 
+# Real ES modules for the JavaScript scanner's differential tests, its benchmark and the
+# native-ESM browser test (lit-html's directives import "../lit-html.js" and the like).
+ESM_PACKAGES = (
+    Package("lit-html", "3.3.3"),
+    Package("lit", "3.3.3"),
+    Package("@lit/reactive-element", "2.1.2"),
+    Package("preact", "11.2.0"),
+    Package("vue", "3.5.45"),
+)
+
 
 class FetchError(RuntimeError):
     """npm is missing or a package could not be fetched or unpacked."""
@@ -150,6 +160,11 @@ def fetch_all(cache: Path = CACHE) -> dict[str, Path]:
     return {package.name: fetch(package, cache) for package in PACKAGES}
 
 
+def esm_package(name: str) -> Package:
+    """The pinned package of :data:`ESM_PACKAGES` called ``name``."""
+    return next(package for package in ESM_PACKAGES if package.name == name)
+
+
 def django_admin_static() -> Path:
     """The static folder of the installed Django's admin."""
     import django
@@ -215,10 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         paths = fetch_all(args.cache)
+        esm = {package.name: fetch(package, args.cache) for package in ESM_PACKAGES}
     except FetchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    for name, path in paths.items():
+    for name, path in {**paths, **esm}.items():
         print(f"{name}: {path}")
     if args.throughput:
         roots = [*paths.values(), django_admin_static()]

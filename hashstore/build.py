@@ -1,9 +1,10 @@
 """Build: hash every source file by its final bytes, rewriting references in dependency order.
 
-Files that can hold references (CSS, JS) are read and scanned; every other file is hashed as a
-stream. References form a graph; its strongly connected components are hashed deps-first
-(Tarjan's algorithm emits them in that order), so changing an image changes the hash of every
-stylesheet that refers to it, transitively. A cycle (``a.css`` <-> ``b.css``) is hashed as one
+Files that can hold references (CSS, JavaScript) are read and scanned; every other file is
+hashed as a stream. References form a graph; its strongly connected components are hashed
+deps-first (Tarjan's algorithm emits them in that order), so changing an image changes the hash
+of every stylesheet that refers to it, transitively, and an ES module's relative imports point at
+the hashed keys of the modules it imports. A cycle (``a.css`` <-> ``b.css``) is hashed as one
 group: each member's name comes from a digest of the whole group, its integrity from its own
 final bytes. The same input always gives the same keys and bytes.
 """
@@ -253,6 +254,8 @@ class _Builder:
                 continue
             _, suffix = split_suffix(ref.url)
             relative = _relative(key, directory)
+            if ref.kind in _SPECIFIER_KINDS and not relative.startswith("../"):
+                relative = "./" + relative  # "x.js" alone would be a bare specifier
             pieces.append(text[position : ref.start])
             new_url = quote_path(relative) + suffix
             pieces.append(format_url(new_url, ref.quote, kind=ref.kind))
@@ -294,11 +297,21 @@ def _relative(key: str, directory: str) -> str:
     return "/".join([".."] * (len(base) - common) + target[common:])
 
 
+_SPECIFIER_KINDS = frozenset(("module", "dynamic-import"))
+
+
 def _shown(ref: Reference) -> str:
+    """The reference as a message shows it, in the syntax it was written in."""
     if ref.kind == "import":
         return f'@import "{ref.url}"'
     if ref.kind == "sourcemap":
         return f"sourceMappingURL={ref.url}"
+    if ref.kind == "module":
+        return f'import "{ref.url}"'
+    if ref.kind == "dynamic-import":
+        return f'import("{ref.url}")'
+    if ref.kind == "new-url":
+        return f'new URL("{ref.url}", import.meta.url)'
     return f"url({ref.url})"
 
 

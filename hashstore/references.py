@@ -1,7 +1,9 @@
 """Find the references a CSS or JavaScript file makes to other files, with their positions.
 
-A reference is a ``url()``, an ``@import`` or a ``sourceMappingURL`` comment. The build resolves
-each one to a logical name and rewrites it to point at that file's hashed key.
+A reference is a ``url()``, an ``@import`` or a ``sourceMappingURL`` comment in CSS; in
+JavaScript, a relative module specifier, a ``new URL(…, import.meta.url)`` or a source map comment
+(:mod:`hashstore.references_js`). The build resolves each one to a logical name and rewrites it to
+point at that file's hashed key.
 
 CSS is scanned, not parsed: one compiled pattern walks the text once, left to right, and knows
 comments, strings, ``url(`` tokens, escapes and ``@import``, so that ``content: "url(x)"`` or a
@@ -17,9 +19,6 @@ What it does not do, on purpose:
 - ``url`` and ``@import`` written with escapes (``\\75rl(``, ``@im\\70ort``) are not recognised.
 - Plain strings in ``image-set("a.png" 1x)`` are not references (a ``url()`` inside is).
 - Line numbers count ``\\n`` only, so a file with bare ``\\r`` line ends is all on line 1.
-- In JavaScript, only a ``//# sourceMappingURL=`` comment at the start of a line counts, and every
-  such line is reported although browsers use the last one. A line that starts inside a multi-line
-  string or comment is taken for a comment too: without a JavaScript tokenizer it cannot be told.
 """
 
 from __future__ import annotations
@@ -46,7 +45,9 @@ __all__ = [
     "split_suffix",
 ]
 
-Kind = Literal["url", "import", "sourcemap"]
+Kind = Literal["url", "import", "sourcemap", "module", "dynamic-import", "new-url"]
+"""CSS: ``url``, ``import``; JavaScript: ``module`` (``import``/``export … from``),
+``dynamic-import``, ``new-url``; both: ``sourcemap``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,8 @@ class Reference:
     """The 1-based line the URL starts on."""
     kind: Kind
     quote: str
-    """``""`` (unquoted), ``'"'`` or ``"'"``: how to write a new URL in its place."""
+    """``""`` (unquoted), ``'"'``, ``"'"`` or, in JavaScript, a backtick: how to write a new URL
+    in its place."""
 
 
 # --- CSS -----------------------------------------------------------------------------------
@@ -213,28 +215,16 @@ def find_css_references(text: str) -> list[Reference]:
 
 # --- JavaScript ----------------------------------------------------------------------------
 
-_JS_SOURCE_MAP = re.compile(r"^[ \t]*//[#@][ \t]*sourceMappingURL=[ \t]*(\S+)", re.MULTILINE)
-
 
 def find_js_references(text: str) -> list[Reference]:
-    """Find the ``//# sourceMappingURL=`` comments (and the older ``//@``) of a script.
+    """Find the relative module specifiers, asset URLs and source map comments of a script.
 
-    Only a comment at the start of a line counts, so the same words inside a string in the middle
-    of a line are not taken for one.
-
-    :param text: the script.
-    :return: the references in order of appearance.
+    See :func:`hashstore.references_js.find_js_references`.
     """
-    if "sourceMappingURL" not in text:
-        return []
-    found: list[Reference] = []
-    line, counted = 1, 0
-    for m in _JS_SOURCE_MAP.finditer(text):
-        start, end = m.span(1)
-        line += text.count("\n", counted, start)
-        counted = start
-        found.append(Reference(start, end, m[1], line, "sourcemap", ""))
-    return found
+    # Imported here: that module builds on this one's Reference.
+    from .references_js import find_js_references as find
+
+    return find(text)
 
 
 _FINDERS: dict[str, Callable[[str], list[Reference]]] = {
@@ -342,6 +332,15 @@ def locate(url: str, referrer: str, root_url_path: str) -> str | None:
 _UNQUOTED_SPECIAL = re.compile(r"[\"'()\\ \t\n\r\f\x00-\x08\x0b\x0e-\x1f\x7f]")
 _QUOTED_SPECIAL = re.compile(r"[\n\r\f]")
 _SOURCE_MAP_SPECIAL = re.compile(r"[\x00-\x20\x7f]")
+_JS_KINDS = frozenset(("module", "dynamic-import", "new-url"))
+_JS_STRING_SPECIAL = re.compile(r"[\\\n\r\u2028\u2029]|\$\{")
+_JS_STRING_ESCAPES = {
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def _hex_escape(m: re.Match[str]) -> str:
@@ -360,7 +359,9 @@ def format_url(url: str, quote: str, *, kind: Kind = "url") -> str:
     The URL is escaped as the reference was written, so that reading it back gives ``url``:
     unquoted in ``url()``, whitespace, quotes, parentheses and backslashes are escaped; in a
     string, its own quote, backslashes and newlines. A URL without such characters is written
-    as it is. A NUL cannot be written in CSS: it reads back as U+FFFD.
+    as it is. A NUL cannot be written in CSS: it reads back as U+FFFD. In a JavaScript string
+    (the JavaScript kinds), its quote, backslashes and line ends get JavaScript escapes, and
+    ``${`` in a template literal too.
 
     :param url: the new URL.
     :param quote: :attr:`Reference.quote`.
@@ -369,6 +370,9 @@ def format_url(url: str, quote: str, *, kind: Kind = "url") -> str:
     """
     if kind == "sourcemap":
         return _SOURCE_MAP_SPECIAL.sub(lambda m: f"%{ord(m[0]):02X}", url)
+    if kind in _JS_KINDS:  # a JavaScript string literal
+        url = _JS_STRING_SPECIAL.sub(lambda m: _JS_STRING_ESCAPES.get(m[0], "\\${"), url)
+        return url.replace(quote, "\\" + quote)
     if not quote:
         return _UNQUOTED_SPECIAL.sub(_backslash, url)
     url = url.replace("\\", "\\\\").replace(quote, "\\" + quote)

@@ -232,49 +232,6 @@ def test_fixture_files() -> None:
     assert len(svg) == 5
 
 
-_DATA_MAP = "data:application/json;base64,e30="
-JS_CASES: list[tuple[str, str, list[Expected]]] = [
-    (
-        "alone",
-        "//# sourceMappingURL=app.js.map",
-        [("app.js.map", "app.js.map", 1, "sourcemap", "")],
-    ),
-    (
-        "after-code",
-        "var a=1;\n//# sourceMappingURL=app.js.map\n",
-        [("app.js.map", "app.js.map", 2, "sourcemap", "")],
-    ),
-    (
-        "old-form",
-        "//@ sourceMappingURL=old.js.map",
-        [("old.js.map", "old.js.map", 1, "sourcemap", "")],
-    ),
-    ("indented", "f();\n  \t//# sourceMappingURL=x.map", [("x.map", "x.map", 2, "sourcemap", "")]),
-    ("crlf", "a()\r\n//# sourceMappingURL=x.map\r\n", [("x.map", "x.map", 2, "sourcemap", "")]),
-    ("in-string", 'var s = "//# sourceMappingURL=no.map";\n', []),
-    ("mid-line", "x(); //# sourceMappingURL=no.map\n", []),
-    ("empty", "//# sourceMappingURL=\n", []),
-    (
-        "every-line-start-one",
-        "//# sourceMappingURL=a.map\nb()\n//# sourceMappingURL=c.map",
-        [("a.map", "a.map", 1, "sourcemap", ""), ("c.map", "c.map", 3, "sourcemap", "")],
-    ),
-    (
-        "inline-data",
-        "//# sourceMappingURL=" + _DATA_MAP,
-        [(_DATA_MAP, _DATA_MAP, 1, "sourcemap", "")],
-    ),
-    ("none", "console.log('url(x.png)')", []),
-]
-
-
-@pytest.mark.parametrize(
-    ("js", "expected"), [c[1:] for c in JS_CASES], ids=[c[0] for c in JS_CASES]
-)
-def test_js_references(js: str, expected: list[Expected]) -> None:
-    assert _found(js, find_js_references) == expected
-
-
 @pytest.mark.parametrize(
     ("name", "finder"),
     [

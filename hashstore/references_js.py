@@ -1,0 +1,437 @@
+"""Find the references a JavaScript file makes: module specifiers, asset URLs and source maps.
+
+What counts as a reference, with the URL as written between its quotes:
+
+- ``import … from "./x.js"``, ``import "./x.js"`` and ``export … from "./x.js"``: kind ``module``;
+- ``import("./x.js")`` with a string literal (or a template literal without ``${}``):
+  ``dynamic-import``;
+- ``new URL("./x.png", import.meta.url)``: ``new-url``;
+- ``//# sourceMappingURL=x.js.map`` and ``/*# sourceMappingURL=x.js.map */`` (and the older
+  ``@`` form) in any comment, also after code on the same line (ECMA-426): ``sourcemap``.
+
+A module specifier is a reference only when it is relative (``./``, ``../``) or root-relative
+(``/``), as browsers resolve them; a bare specifier (``lit``, ``vue/dist/x.js``) is for an import
+map to resolve and is not reported. Every ``.js``, ``.mjs`` and ``.cjs`` file is scanned the same
+way: static ``import``/``export`` declarations and ``import.meta`` exist only in modules (in a
+classic script they are syntax errors), so finding one is what makes a ``.js`` file a module,
+and the two forms a classic script can hold, ``import("…")`` and the source map comment, resolve
+against the script's own URL there too.
+
+The scanner is a tokenizer for the parts that matter, not a parser: one compiled pattern finds
+the next comment, string, template literal or ``/``, and the code in between is never looked at
+character by character. So a reference is never found in a string, a template literal (their
+``${…}`` substitutions, nested to any depth, are code), a comment or a regular-expression
+literal. A ``/`` starts a regular expression or is a division depending on the token before it,
+the rule JavaScript's grammar implies: after a value (a name, a number, a literal, ``)`` or
+``]``) it divides; after an operator, a punctuator or a keyword such as ``return`` or
+``typeof`` it starts a regular expression. Two cases need more than the previous token and get
+it: after ``)``, the word before the matching ``(`` decides (``if (a) /re/.test(b)`` against
+``(a + b) / 2``); a ``}`` is taken for the end of a block, so a regular expression follows,
+which is wrong only for code that divides an object or a function by something.
+
+What it does not do, on purpose:
+
+- HTML-like comments (``<!--`` and ``-->``), allowed in classic scripts only, are not comments.
+- ``yield``, ``await`` and ``of`` are taken for the keywords, so ``await / 2`` in a classic
+  script, where ``await`` may name a variable, is read as the start of a regular expression.
+- Specifiers built at run time (``import(name)``, ``new URL(name, import.meta.url)``) and
+  ``require()`` are not references: they cannot be rewritten.
+
+The tests check it against tree-sitter-javascript on the third-party modules of lit, preact and
+vue and on generated code; ``bench/references.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from .references import Kind, Reference
+
+__all__ = ["find_js_references", "is_bare_specifier"]
+
+# One match per comment, string literal, template literal piece or "/": everything between is
+# code the scanner does not need to read. Each branch starts with the character that opens it
+# (checked by a lookbehind), so the regex engine skips ahead to the next [/"'`] in C.
+_STRING_REST = r"[^{q}\\\n\r]*(?:\\(?:\r\n|[\s\S])[^{q}\\\n\r]*)*(?:{q}|(?=[\n\r])|\Z)"
+_TEMPLATE_REST = r"[^`\\$]*(?:(?:\\[\s\S]|\$(?!\{))[^`\\$]*)*(?P<close>`|\$\{|\Z)"
+_BRANCHES = rf"""
+      (?<=/)/(?P<line>[^\n\r\u2028\u2029]*)
+    | (?<=/)\*(?P<block>[^*]*(?:\*+[^*/][^*]*)*(?:\*+/|\**\Z))
+    | (?<=")(?P<dq>{_STRING_REST.format(q='"')})
+    | (?<=')(?P<sq>{_STRING_REST.format(q="'")})
+    | (?<=`)(?P<template>{_TEMPLATE_REST})
+    | (?<=/)(?P<slash>)
+"""
+_CODE = re.compile(rf"[/\"'`](?:{_BRANCHES})", re.VERBOSE)
+# Inside a template's ${…}: braces too, to find the "}" that resumes the template.
+_SUBSTITUTION = re.compile(rf"[/\"'`{{}}](?:{_BRANCHES}|(?<={{)(?P<open>)|(?<=}})(?P<shut>))", re.X)
+_TEMPLATE_MORE = re.compile(_TEMPLATE_REST)
+_REGEX_CHAR = r"[^\\/\[\n\r\u2028\u2029]|\\[^\n\r\u2028\u2029]"
+_REGEX_REST = re.compile(
+    rf"(?:{_REGEX_CHAR}|\[(?:[^\]\\\n\r\u2028\u2029]|\\[^\n\r\u2028\u2029])*\])+/[\w$]*"
+)
+_SOURCE_MAP = re.compile(r"[#@][ \t]*sourceMappingURL=[ \t]*(\S+?)(?=\s|\*/|\Z)")
+
+_WHITESPACE = frozenset(
+    " \t\n\r\v\f\u00a0\ufeff\u1680\u2028\u2029\u202f\u205f\u3000"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+)
+# After these words an expression starts, so a "/" begins a regular expression.
+_KEYWORDS_BEFORE_EXPRESSION = frozenset(
+    [
+        "return",
+        "typeof",
+        "instanceof",
+        "in",
+        "of",
+        "new",
+        "delete",
+        "void",
+        "throw",
+        "case",
+        "do",
+        "else",
+        "yield",
+        "await",
+        "default",
+        "extends",
+    ]
+)
+_CONTROL_KEYWORDS = frozenset(("if", "while", "for", "with"))
+
+# The statements and expressions that hold a reference, matched where a keyword starts in code.
+# Whitespace may hold comments: ``import(/* webpackChunkName: "x" */ "./x.js")``.
+_S = r"(?:\s|/\*[^*]*(?:\*+[^*/][^*]*)*\*+/|//[^\n\r]*)"
+_NAME = r"(?:[\w$]|\\u[0-9a-fA-F{])+"  # identifiers may hold escapes; non-ASCII is \w
+_MODULE_NAME = rf"(?:{_NAME}|\"[^\"\\\n\r]*\"|'[^'\\\n\r]*')"
+_STRING = (
+    r"(?:\"(?P<dq>[^\"\\\n\r]*(?:\\(?:\r\n|[\s\S])[^\"\\\n\r]*)*)\""
+    r"|'(?P<sq>[^'\\\n\r]*(?:\\(?:\r\n|[\s\S])[^'\\\n\r]*)*)'"
+    r"|`(?P<bt>[^`\\$]*(?:(?:\\[\s\S]|\$(?!\{))[^`\\$]*)*)`)"
+)
+_QUOTED = _STRING.split("|`")[0] + ")"  # declarations take no template literal
+_DYNAMIC_IMPORT = re.compile(rf"import{_S}*\({_S}*{_STRING}{_S}*[,)]")
+_SIDE_EFFECT_IMPORT = re.compile(rf"import{_S}*{_QUOTED}")
+_STATIC_IMPORT = re.compile(
+    rf"""import{_S}*(?:(?:defer|source){_S}+)?
+    (?:{_NAME}{_S}*(?:,{_S}*)?)?
+    (?:\*{_S}*as{_S}+{_NAME}{_S}*|\{{[^}}]*\}}{_S}*)?
+    (?<![\w$])from{_S}*{_QUOTED}""",
+    re.VERBOSE,
+)
+_EXPORT = re.compile(
+    rf"""export{_S}*
+    (?:\*{_S}*(?:as{_S}*{_MODULE_NAME}{_S}*)?|\{{[^}}]*\}}{_S}*)
+    (?<![\w$])from{_S}*{_QUOTED}""",
+    re.VERBOSE,
+)
+_NEW_URL = re.compile(
+    rf"""URL{_S}*\({_S}*{_STRING}{_S}*,{_S}*
+    import{_S}*\.{_S}*meta{_S}*\.{_S}*url(?![\w$]){_S}*[,)]""",
+    re.VERBOSE,
+)
+_NEW_BEFORE = re.compile(r"(?<![\w$.])new\s+\Z")
+
+_JS_ESCAPE = re.compile(
+    r"\\(?:u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})"
+    r"|(\r\n|[\n\r\u2028\u2029])|([\s\S]))"
+)
+_SINGLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def is_bare_specifier(specifier: str) -> bool:
+    """Whether a module specifier is bare (``lit``, ``vue/x.js``): for an import map, no file.
+
+    As browsers resolve specifiers: ``/``, ``./`` and ``../`` start relative ones, and a URL
+    with a scheme is absolute; anything else is bare.
+    """
+    return not specifier.startswith(("/", "./", "../")) and ":" not in specifier.split("/")[0]
+
+
+def _decode(raw: str) -> str:
+    """The value of a JavaScript string literal's body."""
+    if "\\" not in raw:
+        return raw
+
+    def replace(m: re.Match[str]) -> str:
+        braced, four, two, newline, char = m.groups()
+        if newline is not None:  # a line continuation
+            return ""
+        if char is not None:
+            return _SINGLE_ESCAPES.get(char, char)
+        code = int(braced or four or two, 16)
+        return chr(code) if code <= 0x10FFFF else "\ufffd"
+
+    value = _JS_ESCAPE.sub(replace, raw)
+    if _SURROGATE_PAIR.search(value):
+        value = _SURROGATE_PAIR.sub(
+            lambda m: m[0].encode("utf-16-le", "surrogatepass").decode("utf-16-le"), value
+        )
+    return value
+
+
+class _Lexed:
+    """Where the comments, strings, template pieces and regular expressions of a text are."""
+
+    __slots__ = ("comments", "ends", "source_maps", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.comments: dict[int, int] = {}
+        """End -> start of each comment."""
+        self.source_maps: list[tuple[int, int, str]] = []
+
+    def in_code(self, position: int) -> bool:
+        k = bisect_right(self.starts, position) - 1
+        return k < 0 or self.ends[k] <= position
+
+
+def _lex(text: str) -> _Lexed:
+    lexed = _Lexed()
+    starts, ends, comments = lexed.starts, lexed.ends, lexed.comments
+    pos = 0
+    if text.startswith("#!"):  # a hashbang line is a comment
+        pos = len(text.split("\n", 1)[0])
+        starts.append(0)
+        ends.append(pos)
+        comments[pos] = 0
+    value_end = -1  # end of the last string, template or regular expression literal
+    braces: list[int] = []  # open ${…} substitutions: the depth of "{" inside each
+    pattern = _CODE
+    search = pattern.search
+    while (m := search(text, pos)) is not None:
+        group = m.lastgroup
+        start = m.start()
+        pos = m.end()
+        if group == "dq" or group == "sq":
+            starts.append(start)
+            ends.append(pos)
+            value_end = pos
+        elif group == "slash":
+            if not _regex_allowed(text, start, value_end, lexed):
+                continue
+            regex = _REGEX_REST.match(text, pos)
+            if regex is None:  # no closing "/" on the line: a syntax error; read a division
+                continue
+            pos = regex.end()
+            starts.append(start)
+            ends.append(pos)
+            value_end = pos
+        elif group == "line" or group == "block":
+            starts.append(start)
+            ends.append(pos)
+            comments[pos] = start
+            if text.startswith(("#", "@"), start + 2):
+                found = _SOURCE_MAP.match(text, start + 2, pos)
+                if found is not None:
+                    lexed.source_maps.append((found.start(1), found.end(1), found[1]))
+        elif group == "template":
+            starts.append(start)
+            ends.append(pos)
+            if m["close"] == "${":
+                braces.append(0)
+                pattern = _SUBSTITUTION
+                search = pattern.search
+            else:
+                value_end = pos
+        elif group == "open":
+            braces[-1] += 1
+        elif group == "shut":
+            if braces[-1]:
+                braces[-1] -= 1
+                continue
+            more = _TEMPLATE_MORE.match(text, pos)
+            assert more is not None  # the pattern matches the empty string
+            pos = more.end()
+            starts.append(start)
+            ends.append(pos)
+            if more["close"] != "${":
+                braces.pop()
+                value_end = pos
+                if not braces:
+                    pattern = _CODE
+                    search = pattern.search
+    return lexed
+
+
+def _regex_allowed(text: str, slash: int, value_end: int, lexed: _Lexed) -> bool:
+    """Whether the ``/`` at ``slash`` (in code, not starting a comment) starts a regex."""
+    j = _previous_token_end(text, slash, lexed.comments) - 1
+    if j < 0:
+        return True
+    if j + 1 == value_end:
+        return False
+    char = text[j]
+    if char == ")":
+        opening = _matching_paren(text, j, lexed)
+        if opening < 0:
+            return False
+        return _word_before(text, opening, lexed) in _CONTROL_KEYWORDS
+    if char == "]" or char in "\"'`":
+        return False
+    if char == "}":
+        return True
+    if char in "+-":
+        return j == 0 or text[j - 1] != char  # after ++ or --: a division
+    if char == "." and j and text[j - 1].isdigit():  # ``1./2``
+        return False
+    if _is_name_char(char):
+        word = _word_ending_at(text, j)
+        if word not in _KEYWORDS_BEFORE_EXPRESSION:
+            return False
+        before = _previous_token_end(text, j + 1 - len(word), lexed.comments) - 1
+        return before < 0 or text[before] != "."  # ``a.return / 2`` is a property
+    return True
+
+
+def _is_name_char(char: str) -> bool:
+    return char.isalnum() or char in "_$\\" or (char > "\x7f" and ("a" + char).isidentifier())
+
+
+def _word_ending_at(text: str, j: int) -> str:
+    i = j
+    while i >= 0 and _is_name_char(text[i]):
+        i -= 1
+    return text[i + 1 : j + 1]
+
+
+def _previous_token_end(text: str, position: int, comments: dict[int, int]) -> int:
+    """The end of the token before ``position``: whitespace and comments skipped."""
+    j = position
+    while True:
+        while j > 0 and text[j - 1] in _WHITESPACE:
+            j -= 1
+        start = comments.get(j)
+        if start is None:
+            return j
+        j = start
+
+
+def _word_before(text: str, position: int, lexed: _Lexed) -> str:
+    j = _previous_token_end(text, position, lexed.comments) - 1
+    if j < 0 or not _is_name_char(text[j]):
+        return ""
+    word = _word_ending_at(text, j)
+    before = _previous_token_end(text, j + 1 - len(word), lexed.comments) - 1
+    return "" if before >= 0 and text[before] == "." else word
+
+
+def _matching_paren(text: str, close: int, lexed: _Lexed) -> int:
+    """The position of the ``(`` that the ``)`` at ``close`` closes; -1 if there is none."""
+    depth = 0
+    starts, ends = lexed.starts, lexed.ends
+    limit = close  # search below this
+    opening = text.rfind("(", 0, limit)
+    closing = text.rfind(")", 0, limit)
+    while opening >= 0:
+        at = max(opening, closing)
+        k = bisect_right(starts, at) - 1
+        if k >= 0 and ends[k] > at:  # in a string, comment or regex: skip the literal
+            limit = starts[k]
+            if opening >= limit:
+                opening = text.rfind("(", 0, limit)
+            if closing >= limit:
+                closing = text.rfind(")", 0, limit)
+            continue
+        if at == closing:
+            depth += 1
+            closing = text.rfind(")", 0, at)
+        else:
+            if depth == 0:
+                return at
+            depth -= 1
+            opening = text.rfind("(", 0, at)
+    return -1
+
+
+def _line_of(text: str, start: int, counted: tuple[int, int]) -> tuple[int, int]:
+    line, position = counted
+    return line + text.count("\n", position, start), start
+
+
+def find_js_references(text: str) -> list[Reference]:
+    """Find the module specifiers, ``new URL(…, import.meta.url)`` and source map comments.
+
+    Bare module specifiers are left out (see :func:`is_bare_specifier`); so are URLs built at
+    run time.
+
+    :param text: the script or module.
+    :return: the references in order of appearance.
+    """
+    if "import" not in text and "export" not in text and "sourceMappingURL" not in text:
+        return []
+    lexed = _lex(text)
+    raw: list[tuple[int, int, str, Kind, str]] = [
+        (start, end, url, "sourcemap", "") for start, end, url in lexed.source_maps
+    ]
+    for word, handler in (("import", _at_import), ("export", _at_export), ("URL", _at_new_url)):
+        position = text.find(word)
+        while position >= 0:
+            if (
+                lexed.in_code(position)
+                and (position == 0 or not _is_name_char(text[position - 1]))
+                and _word_before_is_not_a_dot(text, position, lexed)
+            ):
+                found = handler(text, position)
+                if found is not None:
+                    raw.append(found)
+            position = text.find(word, position + len(word))
+    raw.sort()
+    references: list[Reference] = []
+    counted = (1, 0)
+    for start, end, url, kind, quote in raw:
+        if kind in ("module", "dynamic-import") and is_bare_specifier(url):
+            continue
+        counted = _line_of(text, start, counted)
+        references.append(Reference(start, end, url, counted[0], kind, quote))
+    return references
+
+
+def _word_before_is_not_a_dot(text: str, position: int, lexed: _Lexed) -> bool:
+    # ``a.import(x)`` and ``a?.export`` are properties; ``...import.meta`` is not.
+    j = _previous_token_end(text, position, lexed.comments) - 1
+    return j < 0 or text[j] != "." or text[max(0, j - 2) : j + 1] == "..."
+
+
+def _string_of(m: re.Match[str]) -> tuple[int, int, str, str]:
+    for group, quote in (("dq", '"'), ("sq", "'"), ("bt", "`")):
+        body = m[group]
+        if body is not None:
+            start, end = m.span(group)
+            if quote == "`":
+                body = body.replace("\r\n", "\n").replace("\r", "\n")
+            return start, end, _decode(body), quote
+    raise AssertionError("a string group always matches")  # pragma: no cover
+
+
+def _at_import(text: str, position: int) -> tuple[int, int, str, Kind, str] | None:
+    kind: Kind = "module"
+    m = _STATIC_IMPORT.match(text, position) or _SIDE_EFFECT_IMPORT.match(text, position)
+    if m is None:
+        m = _DYNAMIC_IMPORT.match(text, position)
+        kind = "dynamic-import"
+    if m is None:
+        return None
+    start, end, url, quote = _string_of(m)
+    return start, end, url, kind, quote
+
+
+def _at_export(text: str, position: int) -> tuple[int, int, str, Kind, str] | None:
+    m = _EXPORT.match(text, position)
+    if m is None:
+        return None
+    start, end, url, quote = _string_of(m)
+    return start, end, url, "module", quote
+
+
+def _at_new_url(text: str, position: int) -> tuple[int, int, str, Kind, str] | None:
+    if _NEW_BEFORE.search(text, max(0, position - 16), position) is None:
+        return None
+    m = _NEW_URL.match(text, position)
+    if m is None:
+        return None
+    start, end, url, quote = _string_of(m)
+    return start, end, url, "new-url", quote
