@@ -119,6 +119,13 @@ def build_parser(prog: str = "hashstore") -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="*", metavar="SRC", help="source directories, in order")
     _add_options(p, _TARGET_OPTIONS + _MANIFEST_OPTIONS + _BUILD_OPTIONS)
     p.add_argument("--dry-run", action="store_true", help="show the plan; upload nothing")
+    p.add_argument(
+        "--pin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="pin the release as NAME (e.g. production) after its record; repeatable",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument("-v", "--verbose", action="count", default=0, help="a line per file")
     p.set_defaults(handler=_publish)
@@ -129,10 +136,30 @@ def build_parser(prog: str = "hashstore") -> argparse.ArgumentParser:
     _add_options(u, _MANIFEST_OPTIONS)
     u.set_defaults(handler=_url)
 
-    r = commands.add_parser("releases", help="list the target's releases, newest first")
+    r = commands.add_parser(
+        "releases",
+        help="list the target's releases, newest first, and their pins; pin and unpin them",
+    )
     _add_options(r, _TARGET_OPTIONS)
     r.add_argument("--json", action="store_true", help="print JSON")
     r.set_defaults(handler=_releases)
+    pins = r.add_subparsers(dest="pin_command", metavar="{pin,unpin}")
+    pin = pins.add_parser(
+        "pin",
+        help="declare RELEASE live as NAME: prune keeps it, verify checks it",
+        description="Pin RELEASE as NAME (e.g. production), replacing what NAME pinned before. "
+        "Prune never deletes an object of a pinned release; verify checks pinned releases.",
+    )
+    pin.add_argument("name", metavar="NAME", help="pin name, e.g. production or staging")
+    pin.add_argument("release", metavar="RELEASE", help="release id (`hashstore releases`)")
+    _add_options(pin, _TARGET_OPTIONS)
+    pin.set_defaults(handler=_pin)
+    unpin = pins.add_parser(
+        "unpin", help="remove the pin NAME (its release is then pruned by the policy alone)"
+    )
+    unpin.add_argument("name", metavar="NAME", help="pin name")
+    _add_options(unpin, _TARGET_OPTIONS)
+    unpin.set_defaults(handler=_unpin)
 
     v = commands.add_parser(
         "verify", help="check that every object of a manifest or release is stored intact"
@@ -180,6 +207,12 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         help="verify this release's record in the target instead of the manifest file",
     )
     parser.add_argument("--deep", action="store_true", help="read and hash every object")
+    parser.add_argument(
+        "--no-pins",
+        dest="pins",
+        action="store_false",
+        help="check only the manifest, not also the pinned releases (`hashstore releases`)",
+    )
     parser.add_argument(
         "--via-cdn",
         action="store_true",
@@ -303,7 +336,9 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
             note = "" if created else " (stored meanwhile by another publisher)"
             print(f"uploaded {f.name} -> {f.key} ({format_size(f.size)}){note}")
 
-    report = publish(settings, dry_run=args.dry_run, on_file=on_file, on_plan=on_plan)
+    report = publish(
+        settings, dry_run=args.dry_run, on_file=on_file, on_plan=on_plan, pins=args.pin
+    )
     _print_report(report, args, verbose)
     return 0
 
@@ -339,28 +374,78 @@ def _url(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _releases(args: argparse.Namespace, settings: Settings) -> int:
+    from .pins import list_pins  # each command imports only what it runs
+    from .releases import list_releases
+
     target = open_target(settings)
     try:
-        from .releases import list_releases  # each command imports only what it runs
-
         releases = list_releases(target, jobs=settings.jobs)
+        pins = list_pins(target, jobs=settings.jobs)
     finally:
         target.close()
+    pinned: dict[str, list[str]] = {}
+    for name, pin in pins.items():
+        pinned.setdefault(pin.release, []).append(name)
     if args.json:
-        print(json.dumps([release.to_dict() for release in releases], indent=2))
+        print(
+            json.dumps([{**r.to_dict(), "pins": pinned.get(r.id, [])} for r in releases], indent=2)
+        )
         return 0
+    known = {release.id for release in releases}
+    for name, pin in pins.items():
+        if pin.release not in known:
+            print(
+                f"warning: pin {name} names release {pin.release}, which has no record: prune "
+                f"refuses to run until it is published again or unpinned",
+                file=sys.stderr,
+            )
     if not releases:
         print(f"no releases in {target.describe()}")
         return 0
     print(f"{'RELEASE':<20} {'PUBLISHED (UTC)':<19} {'FILES':>7} {'SIZE':>10}")
     for i, release in enumerate(releases):
         published = release.published_at.astimezone(timezone.utc)
-        note = "  newest" if i == 0 else ""
+        notes = ["newest"] if i == 0 else []
+        notes += [f"pinned: {name}" for name in pinned.get(release.id, [])]
+        note = f"  {', '.join(notes)}" if notes else ""
         print(
             f"{release.id:<20} {published:%Y-%m-%d %H:%M:%S} {release.files:>7} "
             f"{format_size(release.size):>10}{note}"
         )
-    print(f"{len(releases)} release(s) in {target.describe()}")
+    print(f"{len(releases)} release(s), {len(pins)} pin(s) in {target.describe()}")
+    return 0
+
+
+def _pin(args: argparse.Namespace, settings: Settings) -> int:
+    from .pins import pin_release
+
+    target = open_target(settings)
+    try:
+        release = pin_release(target, args.name, args.release)
+    finally:
+        target.close()
+    print(
+        f"pinned {args.name} -> release {release.id} ({release.files} file(s)) in "
+        f"{target.describe()}: prune keeps it until it is unpinned"
+    )
+    return 0
+
+
+def _unpin(args: argparse.Namespace, settings: Settings) -> int:
+    from .pins import unpin
+
+    target = open_target(settings)
+    try:
+        removed = unpin(target, args.name)
+    finally:
+        target.close()
+    if removed is None:
+        print(f"no pin {args.name} in {target.describe()}: nothing to do")
+    else:
+        print(
+            f"unpinned {args.name} (was release {removed.release or '?'}) in "
+            f"{target.describe()}: prune now keeps or drops that release by its policy"
+        )
     return 0
 
 
@@ -373,19 +458,43 @@ def run_verify(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     url_base = settings.base_url if hasattr(args, "setting_base_url") else None
     target = open_target(settings)
     try:
-        from .verify import manifest_for, verify
+        from .pins import pinned_releases
+        from .verify import VerifyReport, manifest_for, verify
 
         manifest = manifest_for(settings, target, release=args.release_id, url_base=url_base)
         report = verify(settings, manifest, deep=args.deep, via_cdn=args.via_cdn, target=target)
+        pinned: list[tuple[list[str], VerifyReport]] = []
+        if args.release_id is None and args.pins:
+            for release, names in pinned_releases(target, jobs=settings.jobs).items():
+                if release != manifest.release:
+                    checked = manifest_for(settings, target, release=release, url_base=url_base)
+                    pinned.append(
+                        (
+                            names,
+                            verify(
+                                settings,
+                                checked,
+                                deep=args.deep,
+                                via_cdn=args.via_cdn,
+                                target=target,
+                            ),
+                        )
+                    )
     finally:
         target.close()
+    ok = report.ok and all(other.ok for _, other in pinned)
     if args.json:
-        out.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        data = report.to_dict()
+        data["pinned"] = [{"pins": names, **other.to_dict()} for names, other in pinned]
+        data["ok"] = ok
+        out.write(json.dumps(data, indent=2) + "\n")
     else:
-        for problem in report.problems:
-            out.write(f"{problem}\n")
-        out.write(report.summary() + "\n")
-    return 0 if report.ok else 1
+        for names, other in [([], report), *pinned]:
+            for problem in other.problems:
+                out.write(f"{problem}\n")
+            shown = f"pinned as {', '.join(names)}: " if names else ""
+            out.write(shown + other.summary() + "\n")
+    return 0 if ok else 1
 
 
 def _prune(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from .pending import read_marker
+from .pins import read_pin
 from .prune_plan import PrunePlan, list_own_records
 from .publish import format_size
 from .releases import Release, read_release
@@ -113,15 +114,16 @@ class PruneReport:
 def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
     """Delete what ``plan`` says, objects first in batches, dropped records and stale markers last.
 
-    A publish may run meanwhile. Before each batch the records and pending markers are listed
-    again; a record or marker that appeared or changed since the plan is read and its release
-    kept, so the batch spares every key it references (a publish that finished or began, or a
-    rollback that published an old release again). After the last batch they are listed once
-    more: a release whose record appeared during that batch and references a key just deleted
-    and still missing is reported in :attr:`PruneReport.damaged` (publish it again to restore
-    it). Dropped records are deleted only if they are unchanged; one written within the last
-    seconds (S3 keeps LastModified to the second, so a rewrite in the same second lists the
-    same) is read again to tell. Stale markers are deleted only if they are unchanged.
+    A publish may run meanwhile. Before each batch the records, pending markers and pins are
+    listed again; a record, marker or pin that appeared or changed since the plan is read and
+    its release kept, so the batch spares every key it references (a publish that finished or
+    began, a rollback that published an old release again, a deploy that pinned one). After the
+    last batch they are listed once more: a release whose record (or pin) appeared during that
+    batch and references a key just deleted and still missing is reported in
+    :attr:`PruneReport.damaged` (publish it again to restore it). Dropped records are deleted
+    only if they are unchanged; one written within the last seconds (S3 keeps LastModified to
+    the second, so a rewrite in the same second lists the same) is read again to tell. Stale
+    markers are deleted only if they are unchanged.
 
     Call it through :func:`prune`, which holds the prune lock around the plan and this: a
     publish that saw the lock checks its objects again after writing its record, which covers
@@ -130,6 +132,7 @@ def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
     started = time.perf_counter()
     seen = dict(plan.records)
     seen_markers = dict(plan.markers)
+    seen_pins = {name: pin.record for name, pin in plan.pins.items()}
     protected = set(plan.protected)
     dropped = {release.id: release for release in plan.dropped}
     late: dict[str, Release] = {}
@@ -140,7 +143,7 @@ def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
     unsure = {r.id for r in plan.dropped if r.record.last_modified >= recent}
 
     def catch_up() -> tuple[dict[str, ObjectInfo], dict[str, ObjectInfo]]:
-        current, markers = list_own_records(target)
+        current, markers, pins = list_own_records(target)
         for release, info in current.items():
             before = seen.get(release)
             if before is None or not _same(before, info):
@@ -165,6 +168,16 @@ def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
             began.add(release)
             protected.update(read_marker(target, release, info).keys)
             dropped.pop(release, None)
+        for name, info in pins.items():
+            before = seen_pins.get(name)
+            if before is not None and _same(before, info):
+                continue
+            # Pinned since the plan (a deploy declared an old release live): keep it.
+            seen_pins[name] = info
+            pinned = dropped.pop(read_pin(target, name, info).release, None)
+            if pinned is not None:
+                late[pinned.id] = pinned
+                protected.update(pinned.keys)
         return current, markers
 
     deleted: list[ObjectInfo] = []

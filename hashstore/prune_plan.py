@@ -11,19 +11,32 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
-from .errors import ConfigError
+from .errors import ConfigError, ManifestError
 from .pending import marker_counts, marker_id_of, read_marker
+from .pins import Pin, list_pins, pin_name_of
 from .publish import format_size
 from .releases import Release, list_releases, newest_first, release_id_of
 from .targets import ObjectInfo, Target
 from .targets.base import HASHSTORE_PREFIX
 
-__all__ = ["BEING_PUBLISHED", "PrunePlan", "check_policy", "plan_prune", "select_releases"]
+__all__ = [
+    "BEING_PUBLISHED",
+    "PINNED",
+    "OwnRecords",
+    "PrunePlan",
+    "check_policy",
+    "list_own_records",
+    "plan_prune",
+    "select_releases",
+]
 
 BEING_PUBLISHED = "being published"
 """The reason a release is kept by its pending marker."""
+
+PINNED = "pinned as"
+"""The reason a release is kept by a pin (``pinned as production``)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,11 @@ class PrunePlan:
     """
     stale_markers: tuple[str, ...] = ()
     """Release ids whose pending markers no longer count, deleted with the dropped records."""
+    pins: Mapping[str, Pin] = field(default_factory=dict)
+    """The pins honoured: pin name -> pin (each keeps its release).
+
+    .. versionadded:: 0.1
+    """
 
     @property
     def delete_bytes(self) -> int:
@@ -78,6 +96,9 @@ class PrunePlan:
             f"(keep the newest {self.keep_releases} and those younger than "
             f"{days_text(self.keep_days)})"
         ]
+        if self.pins:
+            honoured = ", ".join(f"{name} -> {pin.release}" for name, pin in self.pins.items())
+            out.append(f"pins honoured: {honoured}")
         for release in sorted(
             (*self.kept, *self.dropped), key=lambda r: (r.published_at, r.id), reverse=True
         ):
@@ -123,6 +144,7 @@ class PrunePlan:
             "kept_young": len(self.young),
             "being_published": [r.id for r in self.pending],
             "stale_markers": list(self.stale_markers),
+            "pins": {name: pin.release for name, pin in self.pins.items()},
         }
 
 
@@ -175,17 +197,31 @@ def plan_prune(
     :param now: the current time (tests); default: this machine's clock, in UTC.
     :param jobs: release records read at once.
     :raises ConfigError: a negative N or D.
-    :raises ManifestError: a release record or a pending marker that counts is damaged (prune
-        cannot know what it references).
+    :raises ManifestError: a release record, a pin or a pending marker that counts is damaged,
+        or a pin names a release without a record (prune cannot know what it references).
     """
     check_policy(keep_releases, keep_days)
     listed_at = datetime.now(timezone.utc)
     now = now if now is not None else listed_at
-    records, markers = list_own_records(target)
+    records, markers, pin_records = list_own_records(target)
     releases = list_releases(target, jobs=jobs, records=records)
+    pins = list_pins(target, jobs=jobs, records=pin_records)
     kept, dropped, reasons = select_releases(
         releases, keep_releases=keep_releases, keep_days=keep_days, now=now
     )
+    by_id = {release.id: release for release in releases}
+    for name, pin in pins.items():
+        pinned = by_id.get(pin.release)
+        if pinned is None:
+            raise ManifestError(
+                f"pin {name} names release {pin.release}, which has no record in "
+                f"{target.describe()}: prune cannot know which objects are live. Publish that "
+                f"release again, or `hashstore releases unpin {name}`"
+            )
+        if pinned.id not in reasons:
+            kept.append(pinned)
+            dropped.remove(pinned)
+        reasons[pinned.id] = (*reasons.get(pinned.id, ()), f"{PINNED} {name}")
     pending: list[Release] = []
     stale: list[str] = []
     if records:  # a target without release records is not pruned at all
@@ -232,23 +268,32 @@ def plan_prune(
         markers=markers,
         pending=tuple(pending),
         stale_markers=tuple(stale),
+        pins=pins,
     )
 
 
-def list_own_records(target: Target) -> tuple[dict[str, ObjectInfo], dict[str, ObjectInfo]]:
-    """Release records and pending markers by release id, from one listing of ``.hashstore/``.
+class OwnRecords(NamedTuple):
+    """hashstore's own records in a target, from one listing of ``.hashstore/`` (no bodies)."""
 
-    :returns: ``(records, markers)``; no bodies are read.
-    """
-    records: dict[str, ObjectInfo] = {}
-    markers: dict[str, ObjectInfo] = {}
+    records: dict[str, ObjectInfo]
+    """Release records by release id."""
+    markers: dict[str, ObjectInfo]
+    """Pending markers by release id."""
+    pins: dict[str, ObjectInfo]
+    """Pins by pin name."""
+
+
+def list_own_records(target: Target) -> OwnRecords:
+    """Release records, pending markers and pins, from one listing of ``.hashstore/``."""
+    own = OwnRecords({}, {}, {})
     for info in target.list_objects(HASHSTORE_PREFIX):
-        release = release_id_of(info.key)
-        if release is not None:
-            records[release] = info
+        if (release := release_id_of(info.key)) is not None:
+            own.records[release] = info
         elif (release := marker_id_of(info.key)) is not None:
-            markers[release] = info
-    return records, markers
+            own.markers[release] = info
+        elif (name := pin_name_of(info.key)) is not None:
+            own.pins[name] = info
+    return own
 
 
 def check_policy(keep_releases: int, keep_days: float) -> None:

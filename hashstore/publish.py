@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -27,9 +27,10 @@ from typing import Any
 from .build import Build, BuiltFile, build
 from .errors import HashstoreError, PublishError, TargetError
 from .manifest import Manifest
+from .pins import check_pin_name, pin_body
 from .settings import Settings
 from .targets import ObjectInfo, Target, open_target
-from .targets.base import PENDING_GRACE, PRUNE_LOCK_KEY, pending_key
+from .targets.base import PENDING_GRACE, PRUNE_LOCK_KEY, pending_key, pin_key
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ class PublishReport:
     """Logical names a concurrent prune deleted after the plan, stored again."""
     seconds: float = 0.0
     warnings: tuple[str, ...] = field(default=())
+    pinned: tuple[str, ...] = ()
+    """Pins set to this release, after its record (``--pin``)."""
 
     @property
     def build(self) -> Build:
@@ -95,7 +98,7 @@ class PublishReport:
         return (
             f"{verb} {count} new file(s) ({format_size(size)}), {present} already present"
             f"{restored}, {len(self.plan.build.files)} in release {self.manifest.release} "
-            f"-> {self.target} in {self.seconds:.2f}s"
+            f"-> {self.target}{_pinned(self.pinned)} in {self.seconds:.2f}s"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,7 +115,12 @@ class PublishReport:
             "bytes_uploaded": self.bytes_uploaded,
             "seconds": round(self.seconds, 3),
             "missing_references": [str(m) for m in self.plan.build.missing],
+            "pinned": list(self.pinned),
         }
+
+
+def _pinned(pins: tuple[str, ...]) -> str:
+    return f", pinned as {', '.join(pins)}" if pins else ""
 
 
 def format_size(size: int) -> str:
@@ -268,6 +276,7 @@ def publish(
     on_plan: Callable[[Plan], None] | None = None,
     built: Build | None = None,
     target: Target | None = None,
+    pins: Sequence[str] = (),
 ) -> PublishReport:
     """Build the sources, upload what is missing, then write the release record and manifest.
 
@@ -307,8 +316,13 @@ def publish(
     :param on_plan: called once the plan is known, before any upload (progress bars).
     :param built: a build made already.
     :param target: a target opened already (tests, benchmarks); closed by the caller.
-    :raises HashstoreError: any failure; nothing is recorded then.
+    :param pins: pin names (``production``) to set to this release once its record is written
+        and before the manifest (see :mod:`hashstore.pins`); a dry run sets none.
+    :raises HashstoreError: any failure; nothing is recorded then (a failure to pin happens
+        after the record: the manifest is then not written).
     """
+    for name in pins:
+        check_pin_name(name)
     started = time.perf_counter()
     own_target = target is None
     target = target if target is not None else open_target(settings)
@@ -335,6 +349,8 @@ def publish(
             target.put_release(manifest.release, release_record(manifest))
             if the_plan.prune_running or not marked:
                 restored = _restore_pruned(the_plan, target, settings.jobs, on_file)
+            for name in pins:
+                target.put_record(pin_key(name), pin_body(name, manifest.release))
             manifest.save(settings.manifest)
     finally:
         if own_target:
@@ -349,4 +365,5 @@ def publish(
         restored=tuple(restored),
         seconds=time.perf_counter() - started,
         warnings=tuple(str(m) for m in the_plan.build.missing),
+        pinned=tuple(pins) if not dry_run else (),
     )

@@ -5,22 +5,24 @@ go. The rule, exactly as ``docs/retention.md`` states it:
 
     A prune keeps a release if it is one of the newest N releases by ``published_at`` (releases
     published at the same moment as the N-th newest are kept with it), if it was published less
-    than D days before now, or if it is the newest; every other release is dropped. A release
-    being published is kept too: one whose pending marker ``.hashstore/pending/<release>.json``
-    is less than a day old (``PENDING_GRACE``, whatever D is) and was written after its release
-    record, if it has one. It deletes an object only if all three hold: its key is under the
-    target's prefix and not under ``.hashstore/``; no kept release references it; and its
-    LastModified is at least D days before now (with D = 0, at any age). A prune that deletes
-    writes ``.hashstore/prune.lock`` before its first listing and deletes it when it ends.
-    Objects are deleted in batches of at most 1,000 keys; before each batch the release records
-    and pending markers are listed again, and a release whose record or marker appeared or
-    changed since the plan (a publish that finished or began meanwhile, or an old release
-    published again) is kept, so none of its objects is deleted. The records of dropped
-    releases and the pending markers that no longer count (a newer record supersedes them, or
-    they are a day old) are deleted last, after every object, and only if unchanged since the
-    plan; the lock goes after them. Nothing else is ever deleted: not the records of kept
-    releases, nothing else under ``.hashstore/``, nothing outside the prefix; and a target
-    without any release record is left alone.
+    than D days before now, if it is the newest, or if a pin ``.hashstore/pins/<name>`` names it
+    (whatever its age or rank); every other release is dropped. A release being published is
+    kept too: one whose pending marker ``.hashstore/pending/<release>.json`` is less than a day
+    old (``PENDING_GRACE``, whatever D is) and was written after its release record, if it has
+    one. It deletes an object only if all three hold: its key is under the target's prefix and
+    not under ``.hashstore/``; no kept release references it; and its LastModified is at least D
+    days before now (with D = 0, at any age). A prune that deletes writes
+    ``.hashstore/prune.lock`` before its first listing and deletes it when it ends. Objects are
+    deleted in batches of at most 1,000 keys; before each batch the release records, pending
+    markers and pins are listed again, and a release whose record, marker or pin appeared or
+    changed since the plan (a publish that finished or began meanwhile, an old release published
+    again, or one a deploy pinned) is kept, so none of its objects is deleted. The records of
+    dropped releases and the pending markers that no longer count (a newer record supersedes
+    them, or they are a day old) are deleted last, after every object, and only if unchanged
+    since the plan; the lock goes after them. Nothing else is ever deleted: not the records of
+    kept releases, not pins, nothing else under ``.hashstore/``, nothing outside the prefix; a
+    target without any release record is left alone, and a pin that names a release without a
+    record stops the prune before anything is deleted.
 
 Why a publish is safe beside a prune: it writes its pending marker before it lists the target,
 so its objects (new ones, and old ones it reuses) are referenced by a kept release from then

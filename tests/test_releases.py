@@ -151,7 +151,7 @@ def test_releases_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert lines[1].endswith("newest")
     assert "2026-01-02 12:00:00" in lines[1]
     assert lines[2].startswith(old.release)
-    assert lines[3] == f"2 release(s) in {tmp_path / 'bucket'}"
+    assert lines[3] == f"2 release(s), 0 pin(s) in {tmp_path / 'bucket'}"
 
     assert main(["releases", "--to", str(tmp_path / "bucket"), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)

@@ -29,13 +29,20 @@ from hashstore.build import BuiltFile
 from hashstore.cli import main
 from hashstore.errors import ConfigError, ManifestError, TargetError
 from hashstore.manifest import Manifest
+from hashstore.pins import pin_release, unpin
 from hashstore.publish import pending_marker, publish
 from hashstore.publish import plan as plan_publish
 from hashstore.releases import list_releases, load_release
 from hashstore.retention import plan_prune, prune, select_releases
 from hashstore.settings import Settings
 from hashstore.targets import ObjectInfo, Target, open_target, release_key
-from hashstore.targets.base import PENDING_GRACE, PENDING_PREFIX, PRUNE_LOCK_KEY, pending_key
+from hashstore.targets.base import (
+    PENDING_GRACE,
+    PENDING_PREFIX,
+    PRUNE_LOCK_KEY,
+    pending_key,
+    pin_key,
+)
 from hashstore.targets.local import LocalTarget
 from hashstore.verify import verify
 
@@ -793,7 +800,22 @@ class Prune:
     hours: int
 
 
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    which: int
+    """Index into the releases the store holds, oldest first."""
+    hours: int
+
+
+@dataclass(frozen=True)
+class Unpin:
+    name: str
+    hours: int
+
+
 HOURS = st.sampled_from([0, 1, 12, 24, 30, 72, 240])
+PIN_NAMES = st.sampled_from(["production", "staging"])
 ACTIONS = st.lists(
     st.one_of(
         st.builds(
@@ -807,9 +829,11 @@ ACTIONS = st.lists(
             keep_days=st.sampled_from([0, 0.5, 1, 2, 5]),
             hours=HOURS,
         ),
+        st.builds(Pin, name=PIN_NAMES, which=st.integers(0, 5), hours=HOURS),
+        st.builds(Unpin, name=PIN_NAMES, hours=HOURS),
     ),
     min_size=1,
-    max_size=12,
+    max_size=14,
 )
 
 
@@ -839,9 +863,11 @@ def _expected_kept(
 def run_history(
     settings: Settings, target: Target, work: Path, actions: list[Any], start: datetime
 ) -> None:
-    """Play publishes and prunes; after each prune, check the store against the rule."""
+    """Play publishes, pins, unpins and prunes; after each prune, check the store against the
+    rule: the releases it keeps plus every pinned release, whatever its age or rank."""
     clock = start
     records: dict[str, tuple[datetime, frozenset[str]]] = {}
+    pins: dict[str, str] = {}
     manifests: dict[str, Manifest] = {}
     objects: dict[str, datetime] = {}
     for action in actions:
@@ -860,6 +886,18 @@ def run_history(
                 assert info is not None
                 objects[key] = info.last_modified
             continue
+        if isinstance(action, Pin):
+            if records:
+                release = sorted(records, key=lambda r: (records[r][0], r))[
+                    action.which % len(records)
+                ]
+                pin_release(target, action.name, release)
+                pins[action.name] = release
+            continue
+        if isinstance(action, Unpin):
+            removed = unpin(target, action.name)
+            assert (removed.release if removed else None) == pins.pop(action.name, None)
+            continue
         report = prune(
             settings,
             keep_releases=action.keep_releases,
@@ -873,7 +911,9 @@ def run_history(
             assert report.deleted == ()
             continue
         kept = _expected_kept(records, action.keep_releases, action.keep_days, clock)
+        kept |= set(pins.values())
         assert {r.id for r in report.plan.kept} == kept
+        assert {name: pin.release for name, pin in report.plan.pins.items()} == pins
         protected = set().union(*(records[r][1] for r in kept))
         old_before = clock - timedelta(days=action.keep_days)
         objects = {
@@ -882,8 +922,10 @@ def run_history(
             if key in protected or (action.keep_days and modified > old_before)
         }
         records = {release: records[release] for release in kept}
-        assert stored_keys(target) == set(objects) | {release_key(r) for r in records}
-        # No object a kept release references is gone or damaged; the newest is whole.
+        assert stored_keys(target) == set(objects) | {release_key(r) for r in records} | {
+            pin_key(name) for name in pins
+        }
+        # No object a kept or pinned release references is gone or damaged.
         for release in kept:
             manifest = manifests[release]
             for entry in manifest.values():

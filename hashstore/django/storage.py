@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -131,10 +131,17 @@ def _given_options(options: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
 class _Reporter:
     """Where post_process reports, at which verbosity (set by our collectstatic command)."""
 
-    def __init__(self, verbosity: int, stdout: OutputWrapper | None, stderr: OutputWrapper | None):
+    def __init__(
+        self,
+        verbosity: int,
+        stdout: OutputWrapper | None,
+        stderr: OutputWrapper | None,
+        pins: Sequence[str] = (),
+    ):
         self.verbosity = verbosity
         self.stdout = stdout
         self.stderr = stderr
+        self.pins = tuple(pins)
         self._lock = threading.Lock()
 
     def out(self, text: str, level: int) -> None:
@@ -163,15 +170,21 @@ _reporter: ContextVar[_Reporter | None] = ContextVar("hashstore_reporter", defau
 
 @contextmanager
 def report_to(
-    *, verbosity: int, stdout: OutputWrapper | None, stderr: OutputWrapper | None = None
+    *,
+    verbosity: int,
+    stdout: OutputWrapper | None,
+    stderr: OutputWrapper | None = None,
+    pins: Sequence[str] = (),
 ) -> Iterator[None]:
     """Make :meth:`HashStoreStorage.post_process` report at ``verbosity`` while inside.
+
+    ``pins``: pin names the publish sets to its release (collectstatic ``--pin``).
 
     Django's collectstatic does not pass its verbosity to ``post_process``; the
     ``collectstatic`` command of the ``hashstore.django`` app wraps the original in this.
     Outside, post_process reports nothing (errors still raise).
     """
-    token = _reporter.set(_Reporter(verbosity, stdout, stderr))
+    token = _reporter.set(_Reporter(verbosity, stdout, stderr, pins))
     try:
         yield
     finally:
@@ -333,6 +346,7 @@ class HashStoreStorage(StaticFilesStorage):
                 dry_run=dry_run,
                 built=build(settings, scanned=collected),
                 on_file=reporter.on_file,
+                pins=reporter.pins,
             )
         except HashstoreError as exc:
             raise CommandError(f"hashstore: {exc}") from exc

@@ -8,7 +8,9 @@ hashstore's own records under ``.hashstore/``:
 - ``.hashstore/pending/<release>.json``: the pending marker, written by a publish before it lists
   the target, so a prune keeps the release's objects while the publish runs (:func:`pending_key`);
 - ``.hashstore/prune.lock``: present while a prune that deletes runs (:data:`PRUNE_LOCK_KEY`), so
-  a publish that saw it checks its objects again after writing its record.
+  a publish that saw it checks its objects again after writing its record;
+- ``.hashstore/pins/<name>``: a pin, the release a deploy declared live (:func:`pin_key`); prune
+  never deletes an object of a pinned release.
 
 Implementations: :mod:`.s3` and :mod:`.local`. Everything above this layer speaks only this
 protocol, so every rule about publishing is written once.
@@ -33,6 +35,10 @@ RELEASES_PREFIX = ".hashstore/releases/"
 PENDING_PREFIX = ".hashstore/pending/"
 """Where publishes leave their pending markers, relative to the target's root."""
 
+PINS_PREFIX = ".hashstore/pins/"
+"""Where pins live (``production``, ``staging``: the release each one names), relative to the
+target's root."""
+
 PRUNE_LOCK_KEY = ".hashstore/prune.lock"
 """Written by a prune that deletes before it lists anything, deleted when it ends."""
 
@@ -53,6 +59,11 @@ def release_key(release: str) -> str:
 def pending_key(release: str) -> str:
     """The key of a release's pending marker."""
     return f"{PENDING_PREFIX}{release}.json"
+
+
+def pin_key(name: str) -> str:
+    """The key of a pin."""
+    return f"{PINS_PREFIX}{name}"
 
 
 def check_record_key(key: str) -> str:

@@ -2,7 +2,8 @@
 
 Django calls ``post_process(paths, dry_run=...)`` without the verbosity; this subclass runs the
 original inside :func:`~hashstore.django.storage.report_to`, so verbosity 1 prints one summary
-line and verbosity 2 a line per uploaded file. Everything else is Django's command.
+line and verbosity 2 a line per uploaded file. ``--pin NAME`` pins the published release. Everything
+else is Django's command.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.staticfiles.management.commands import collectstatic
+from django.core.management.base import CommandParser
 
 from ...storage import report_to
 
@@ -17,7 +19,23 @@ from ...storage import report_to
 class Command(collectstatic.Command):
     help = collectstatic.Command.help + " Then publish them with hashstore."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--pin",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="hashstore: pin the published release as NAME (e.g. production) once its "
+            "record is written; prune keeps pinned releases. Repeatable.",
+        )
+
     def handle(self, **options: Any) -> str | None:
-        with report_to(verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr):
+        with report_to(
+            verbosity=options["verbosity"],
+            stdout=self.stdout,
+            stderr=self.stderr,
+            pins=options.get("pin") or (),
+        ):
             result: str | None = super().handle(**options)
         return result
