@@ -15,6 +15,7 @@ from .build import Build, BuiltFile, build
 from .errors import (
     ConfigError,
     HashstoreError,
+    KeptNameChangedError,
     ManifestError,
     MissingReferenceError,
     PublishError,
@@ -31,6 +32,7 @@ __all__ = [
     "BuiltFile",
     "ConfigError",
     "HashstoreError",
+    "KeptNameChangedError",
     "Manifest",
     "ManifestEntry",
     "ManifestError",

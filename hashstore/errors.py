@@ -7,7 +7,8 @@
     ├── ManifestError              a manifest that is missing, malformed or of another version
     │   └── UnknownAssetError      a logical name the manifest does not hold (also a ValueError)
     └── TargetError                the store refused or failed: names the bucket/key and operation
-        └── PublishError           some objects could not be stored; nothing was recorded
+        ├── PublishError           some objects could not be stored; nothing was recorded
+        └── KeptNameChangedError   a name kept as already hashed is stored with other bytes
 
 Foreign errors (botocore, OSError) are translated at one boundary each and chained with
 ``raise ... from exc`` so the original traceback stays available.
@@ -137,4 +138,49 @@ class PublishError(TargetError):
             f"{len(self.failures)} object(s) could not be published; no release record or "
             "manifest was written and the previous ones are still in place. Rerun to upload "
             "only what is still missing.\n" + "\n".join(lines)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedObject:
+    """A file that keeps its own name, stored under that name with other bytes."""
+
+    name: str
+    """Logical name."""
+    source: str
+    """The file on disk."""
+    where: str
+    """The stored object (``s3://bucket/prefix/key`` or a path)."""
+    difference: str
+    """What differs (``holds other bytes of the same size``...)."""
+    why_kept: str
+    """Why the name is kept (``listed by .../manifest.json``...)."""
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} ({self.source}): {self.where} {self.difference}; kept as {self.why_kept}"
+        )
+
+
+class KeptNameChangedError(TargetError):
+    """Files that keep their own name are stored under it with other bytes; nothing was published.
+
+    A kept name must always name the same bytes: publishing would leave the old bytes under the
+    URL (S3 keeps them, CDNs cache them) while the manifest records the new integrity value.
+
+    :param changed: every such file.
+    """
+
+    def __init__(self, changed: Sequence[ChangedObject]) -> None:
+        self.changed = tuple(sorted(changed, key=lambda c: c.name))
+        lines = "\n".join(f"  {item}" for item in self.changed)
+        super().__init__(
+            f"{len(self.changed)} file(s) keep their own name, but the target already holds "
+            f"other bytes under it; nothing was uploaded or recorded:\n{lines}\n"
+            "A kept name must always name the same bytes. Give each changed file a new name "
+            "(build it again with its bundler, or give it a new date or version), or stop "
+            "declaring it hashed (`prehashed`, `hashed_pattern`) so that hashstore names it by "
+            "its content.",
+            operation="compare",
+            key=self.changed[0].name if self.changed else None,
         )

@@ -25,7 +25,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .build import Build, BuiltFile, build
-from .errors import HashstoreError, PublishError, TargetError
+from .errors import (
+    ChangedObject,
+    HashstoreError,
+    KeptNameChangedError,
+    PublishError,
+    TargetError,
+)
 from .manifest import Manifest
 from .pins import check_pin_name, pin_body
 from .settings import Settings
@@ -175,10 +181,14 @@ def _plan(settings: Settings, target: Target, built: Build, manifest: Manifest) 
     # The lock and this publish's own marker ride along in the listing of the objects: free.
     found = target.find_objects([*(f.key for f in built.files.values()), PRUNE_LOCK_KEY, marker])
     missing, present, damaged = [], [], []
+    kept: list[tuple[BuiltFile, ObjectInfo]] = []
     for f in built.files.values():
         info = found.get(f.key)
         if info is None:
             missing.append(f)
+        elif f.key == f.name:  # a kept name: present only with the same bytes
+            kept.append((f, info))
+            present.append(f)
         elif info.size == f.size:
             present.append(f)
         else:
@@ -191,6 +201,20 @@ def _plan(settings: Settings, target: Target, built: Build, manifest: Manifest) 
             )
     if damaged:
         raise PublishError(damaged)
+    changed = target.find_changed(kept) if kept else []
+    if changed:
+        raise KeptNameChangedError(
+            [
+                ChangedObject(
+                    f.name,
+                    str(f.source),
+                    target.url_for_key(f.key),
+                    why,
+                    built.kept.get(f.name, ""),
+                )
+                for f, why in changed
+            ]
+        )
     strategy = str(getattr(target, "last_plan_strategy", "stat" if not settings.is_s3 else "list"))
     running = _prune_running(found.get(PRUNE_LOCK_KEY), found.get(marker))
     return Plan(built, manifest, tuple(missing), tuple(present), strategy, running)

@@ -18,7 +18,7 @@ protocol, so every rule about publishing is written once.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -122,6 +122,21 @@ class Target(Protocol):
 
         The same requests as :meth:`find_existing` (which answers from it): publish asks for the
         prune lock and its own pending marker within the listing of its objects, for free.
+        """
+        ...
+
+    def find_changed(
+        self, present: Sequence[tuple[BuiltFile, ObjectInfo]]
+    ) -> list[tuple[BuiltFile, str]]:
+        """Which of these stored objects hold other bytes than the file meant for their key.
+
+        For files that keep their own name (:mod:`hashstore.trust`), whose key does not change
+        with their bytes, so a size proves nothing. S3 compares the listing's ETag with the one
+        its own upload would give, and asks the store (``HeadObject`` with checksum mode, or a
+        read) only where the ETag cannot decide; a directory compares SHA-256 digests.
+
+        :param present: each file with what :meth:`find_objects` found under its key.
+        :returns: ``(file, what differs)`` for every object whose bytes differ.
         """
         ...
 

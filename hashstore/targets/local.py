@@ -7,10 +7,11 @@ prune lock) live under ``.hashstore/`` and are replaced atomically (a rename).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +48,17 @@ class LocalTarget:
             if info is not None:
                 found[key] = info
         return found
+
+    def find_changed(
+        self, present: Sequence[tuple[BuiltFile, ObjectInfo]]
+    ) -> list[tuple[BuiltFile, str]]:
+        changed = []
+        for file, info in present:
+            if info.size != file.size:
+                changed.append((file, f"holds {info.size:,} bytes; this build has {file.size:,}"))
+            elif self._digest(file.key) != file.digest:
+                changed.append((file, f"holds other bytes of the same size ({file.size:,})"))
+        return changed
 
     def put_if_absent(self, file: BuiltFile) -> bool:
         dest = self.root / file.key
@@ -143,6 +155,16 @@ class LocalTarget:
                 operation="write",
                 key=file.key,
             )
+
+    def _digest(self, key: str) -> str:
+        digest = hashlib.sha256()
+        try:
+            with (self.root / key).open("rb") as stream:
+                while block := stream.read(1024 * 1024):
+                    digest.update(block)
+        except OSError as exc:
+            raise self._error("read", key, exc) from exc
+        return digest.hexdigest()
 
     def _error(self, operation: str, key: str, exc: OSError) -> TargetError:
         cause = exc.strerror or exc

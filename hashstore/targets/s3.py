@@ -33,7 +33,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
@@ -56,6 +56,7 @@ from .s3_errors import (
     error_code,
     translate,
 )
+from .s3_etag import checksum_verdict, expected_etag
 from .s3_multipart import MIB, PART_MEMORY_BUDGET, MultipartUploader
 
 if TYPE_CHECKING:
@@ -340,6 +341,55 @@ class S3Target:
         self.last_plan_strategy = "list"
         self.last_plan_detail = f"list: {pages:,} page(s), {listed:,} keys"
         return found
+
+    def find_changed(
+        self, present: Sequence[tuple[BuiltFile, ObjectInfo]]
+    ) -> list[tuple[BuiltFile, str]]:
+        """Which of these objects hold other bytes than their file (:mod:`.s3_etag`).
+
+        The listing's ETag decides without a request when it is the one hashstore's own upload
+        gives (files are read and hashed, ``jobs`` at a time); otherwise one ``HeadObject``
+        with checksum mode, and a read only when the store keeps no SHA-256.
+        """
+        verdicts = self._pool("head").map(lambda pair: self._compare(*pair), present)
+        return [
+            (file, why) for (file, _), why in zip(present, verdicts, strict=True) if why is not None
+        ]
+
+    def _compare(self, file: BuiltFile, info: ObjectInfo) -> str | None:
+        """``None`` if the object under ``file.key`` holds ``file``'s bytes, else what differs."""
+        if info.size != file.size:
+            return f"holds {info.size:,} bytes; this build has {file.size:,}"
+        part_size = self._multipart.part_size(file.size)
+        threshold = self._settings.multipart_threshold
+        if info.etag == expected_etag(file, multipart_threshold=threshold, part_size=part_size):
+            return None
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + file.key}
+        if self._settings.checksum == "sha256":
+            request["ChecksumMode"] = "ENABLED"
+        head = self._call("HeadObject", file.key, self._client.head_object, **request)
+        same = checksum_verdict(file, head, part_size)
+        if same is None:
+            same = self._read_sha256(file.key) == file.digest
+        if same:
+            return None
+        return f"holds other bytes of the same size ({file.size:,}; ETag {info.etag})"
+
+    def _read_sha256(self, key: str) -> str:
+        """The SHA-256 of an object's body, streamed."""
+        answer = self._call(
+            "GetObject", key, self._client.get_object, Bucket=self.bucket, Key=self.prefix + key
+        )
+        body = answer["Body"]
+        digest = hashlib.sha256()
+        try:
+            for block in body.iter_chunks(MIB):
+                digest.update(block)
+        except (BotoCoreError, OSError) as exc:
+            raise self._translate(exc, "GetObject", key) from exc
+        finally:
+            body.close()
+        return digest.hexdigest()
 
     # -- upload --------------------------------------------------------------------------
 
