@@ -1,12 +1,17 @@
-"""Throughput of hashstore's CSS reference scanner against tinycss2 (a full CSS tokenizer).
+"""Throughput of hashstore's reference scanners: CSS against tinycss2, JavaScript against
+tree-sitter-javascript, each a full tokenizer or parser used by the tests as the oracle.
 
-Run: ``.venv/bin/python bench/references.py``. DESIGN.md's reason for a compiled-pattern scanner
-instead of tinycss2 on the build's hot path is this number.
+Run: ``.venv/bin/python bench/references.py`` (``--js-only`` for JavaScript alone). DESIGN.md's
+reason for compiled-pattern scanners instead of those on the build's hot path is these numbers.
+The JavaScript figures come from real bundles and modules of the pinned npm packages
+``bench/thirdparty.py`` fetches into ``build/thirdparty/`` (fetched here when missing; needs npm).
 """
 
 from __future__ import annotations
 
+import argparse
 import random
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -14,7 +19,21 @@ from pathlib import Path
 
 import tinycss2
 
-from hashstore.references import find_css_references
+from hashstore.references import find_css_references, find_js_references
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import thirdparty
+
+# Real JavaScript, by package: minified bundles, development builds and small modules.
+JS_SAMPLES = {
+    "vue": ("dist/vue.esm-browser.js", "dist/vue.esm-browser.prod.js", "dist/vue.global.prod.js"),
+    "swagger-ui-dist": ("swagger-ui-bundle.js", "swagger-ui-es-bundle-core.js"),
+    "katex": ("dist/katex.mjs", "dist/katex.min.js"),
+    "leaflet": ("dist/leaflet-src.esm.js", "dist/leaflet.js"),
+    "bootstrap": ("dist/js/bootstrap.esm.js", "dist/js/bootstrap.bundle.min.js"),
+    "lit-html": ("*.js", "directives/*.js", "development/*.js"),
+    "preact": ("dist/preact.mjs", "hooks/dist/hooks.mjs"),
+}
 
 
 def bootstrap_like(size: int, seed: int = 0) -> str:
@@ -66,6 +85,62 @@ def _seconds(function: Callable[[], object], repeat: int = 3) -> float:
     return best
 
 
+def js_samples() -> dict[str, list[Path]]:
+    """The files of :data:`JS_SAMPLES`, by package, fetched with npm when missing."""
+    packages = {p.name: p for p in (*thirdparty.PACKAGES, *thirdparty.ESM_PACKAGES)}
+    found = {}
+    for name, patterns in JS_SAMPLES.items():
+        root = thirdparty.fetch(packages[name])
+        found[name] = sorted({p for pattern in patterns for p in root.glob(pattern)})
+    return found
+
+
+def _measure_js() -> None:
+    try:
+        samples = js_samples()
+    except thirdparty.FetchError as exc:
+        print(f"JavaScript: skipped, {exc}")
+        return
+    try:
+        import tree_sitter
+        import tree_sitter_javascript
+    except ImportError:
+        parser = None
+    else:
+        parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_javascript.language()))
+    total_bytes, total_seconds = 0, 0.0
+    for name, paths in samples.items():
+        data = [p.read_bytes() for p in paths]
+        texts = [d.decode("utf-8", "surrogateescape") for d in data]
+        size = sum(map(len, data))
+
+        def scan(texts: list[str] = texts) -> None:
+            for text in texts:
+                find_js_references(text)
+
+        seconds = _seconds(scan, repeat=5)
+        total_bytes, total_seconds = total_bytes + size, total_seconds + seconds
+        references = sum(len(find_js_references(t)) for t in texts)
+        print(
+            f"{name}: {len(paths)} files, {size / 1e6:.2f} MB, {references} references, "
+            f"find_js_references {size / seconds / 1e6:.0f} MB/s",
+            end="",
+        )
+        if parser is not None:
+
+            def parse(data: list[bytes] = data) -> None:
+                for item in data:
+                    parser.parse(item)
+
+            print(f", tree-sitter {size / _seconds(parse, repeat=1) / 1e6:.1f} MB/s")
+        else:
+            print()
+    print(
+        f"JavaScript, all: {total_bytes / 1e6:.2f} MB, "
+        f"find_js_references {total_bytes / total_seconds / 1e6:.0f} MB/s"
+    )
+
+
 def _measure() -> None:
     samples = {"Bootstrap-like": bootstrap_like(5_000_000)}
     try:
@@ -90,4 +165,8 @@ def _measure() -> None:
 
 
 if __name__ == "__main__":
-    _measure()
+    arguments = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    arguments.add_argument("--js-only", action="store_true", help="measure JavaScript only")
+    if not arguments.parse_args().js_only:
+        _measure()
+    _measure_js()
