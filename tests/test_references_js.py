@@ -185,6 +185,11 @@ JS_CASES: list[tuple[str, str, list[Expected]]] = [
         'x = (a + b) / 2; import("./yes.js") / 1',
         [("./yes.js", "./yes.js", 1, "dynamic-import", '"')],
     ),
+    (
+        "division-after-regex",
+        "x = /a/ / 2 / 3; import('./yes.js') / 2 /* '*/",
+        [("./yes.js", "./yes.js", 1, "dynamic-import", "'")],
+    ),
     ("regex-after-if", 'if (a) /import("\\.\\/no")/.test(b)', []),
     ("regex-after-return", 'function f() { return /import("x")/ }', []),
     ("regex-after-brace", '{}\n/import("x")/.test(b)', []),
@@ -489,6 +494,7 @@ def _declaration(draw: st.DrawFn) -> str:
 _STATEMENTS = st.sampled_from(
     [
         "x = a / b / c;",
+        "x = /a/ / b / c;",
         'y = /[/"\'`]import "x"/g.test(s);',
         "z = (a + b) / 2 / (c);",
         "if (a) /re\\/x/.test(b);",
