@@ -6,11 +6,15 @@ STAMP := $(VENV)/.installed-stamp
 # tox finds the other Pythons through pyenv when it is there (CI and the developers' machines).
 PYENV_BINS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-9]\.[0-9]+$$'); do printf '%s:' "$$(pyenv root)/versions/$$v/bin"; done)
 
-.PHONY: venv test lint typecheck pytest services thirdparty demo bench docs test-edges clean
+.PHONY: venv test lint typecheck pytest services thirdparty demo bench docs test-edges test-matrix \
+	package-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# The distribution was called `hashstore` before it became `hashstore-static`.
+	$(BIN)/python -m pip uninstall --quiet --yes hashstore 2>/dev/null || true
+	rm -rf hashstore.egg-info
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -55,9 +59,20 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/build.py --big
 
-# The tox matrix's edges: the oldest and the newest Django (CI runs these after `make test`).
+# The tox matrix (tox.ini): the browser and rolling-deploy tests run in `make test` only.
+TOX_IGNORE := --ignore=tests/test_browser.py --ignore=tests/test_rolling_deploy.py
+
+# The matrix's edges: the oldest and the newest Django (CI runs these after `make test`).
 test-edges: $(STAMP)
-	PATH="$(PYENV_BINS)$$PATH" $(BIN)/tox run --skip-missing-interpreters false -e py310-django42,py312-django61 -- --ignore=tests/test_browser.py --ignore=tests/test_rolling_deploy.py
+	PATH="$(PYENV_BINS)$$PATH" $(BIN)/tox run --skip-missing-interpreters false -e py310-django42,py313-django61 -- $(TOX_IGNORE)
+
+# Every env of the matrix, two at a time with one pytest worker each (a shared 2-core machine).
+test-matrix: $(STAMP)
+	PATH="$(PYENV_BINS)$$PATH" $(BIN)/tox run-parallel -p 2 --parallel-no-spinner --skip-missing-interpreters false -- -n 1 $(TOX_IGNORE)
+
+# The wheel and sdist as the package index sees them, and the wheel alone in a clean venv.
+package-check: $(STAMP)
+	$(BIN)/python scripts/check_package.py
 
 clean:
-	rm -rf $(VENV) .tox build docs/_build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tox build dist docs/_build .pytest_cache .mypy_cache .ruff_cache

@@ -27,6 +27,9 @@ from .manifest import Manifest, ManifestEntry
 from .publish import PublishReport, publish
 from .settings import Settings
 
+__version__ = "0.1.0.dev0"
+"""The version of hashstore (the ``hashstore-static`` distribution); pyproject.toml reads it."""
+
 __all__ = [
     "Build",
     "BuiltFile",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import timezone
 from typing import Any, TextIO
 
+from . import __version__
 from .build import BuiltFile
 from .errors import HashstoreError
 from .manifest import Manifest
@@ -30,18 +31,18 @@ _TARGET_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("--endpoint-url", "endpoint_url", {"metavar": "URL", "help": "S3-compatible endpoint"}),
     ("--region", "region", {"metavar": "REGION", "help": "AWS region of the bucket"}),
     ("--profile", "profile", {"metavar": "PROFILE", "help": "AWS credentials profile"}),
-    ("--jobs", "jobs", {"metavar": "N", "help": "parallel requests (default 32)"}),
+    ("--jobs", "jobs", {"metavar": "N", "help": "parallel requests"}),
 ]
 _MANIFEST_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     (
         "--manifest",
         "manifest",
-        {"metavar": "PATH", "help": "manifest file (default hashstore.json)"},
+        {"metavar": "PATH", "help": "manifest file"},
     ),
     ("--base-url", "base_url", {"metavar": "URL", "help": "prefix of asset URLs"}),
 ]
 _BUILD_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
-    ("--release", "release", {"metavar": "ID", "help": "release id (default: from content)"}),
+    ("--release", "release", {"metavar": "ID", "help": "release id"}),
     ("--strict", "strict", {"action": "store_true", "help": "missing references are errors"}),
     ("--ignore", "ignore", {"action": "append", "metavar": "GLOB", "help": "names to leave out"}),
     (
@@ -49,7 +50,7 @@ _BUILD_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         "allow_missing",
         {"action": "append", "metavar": "GLOB", "help": "files whose missing references are fine"},
     ),
-    ("--hash-length", "hash_length", {"metavar": "N", "help": "hex digits in names (default 12)"}),
+    ("--hash-length", "hash_length", {"metavar": "N", "help": "hex digits in names"}),
     (
         "--prehashed",
         "prehashed",
@@ -70,7 +71,7 @@ _BUILD_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         {"metavar": "PATH", "help": "URL path of root-relative references"},
     ),
     ("--cache-control", "cache_control", {"metavar": "VALUE", "help": "Cache-Control of objects"}),
-    ("--acl", "acl", {"metavar": "ACL", "help": "canned ACL (default: none)"}),
+    ("--acl", "acl", {"metavar": "ACL", "help": "canned ACL"}),
     (
         "--no-conditional-writes",
         "conditional_writes",
@@ -79,16 +80,69 @@ _BUILD_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     (
         "--checksum",
         "checksum",
-        {"choices": ["sha256", "md5", "none"], "help": "upload checksum (default sha256)"},
+        {"choices": ["sha256", "md5", "none"], "help": "upload checksum"},
     ),
 ]
 
 
+# What `--help` says for a setting whose default is None.
+_NONE_DEFAULTS = {
+    "release": "derived from the content",
+    "region": "boto3's configuration",
+    "profile": "boto3's credential chain",
+    "acl": "none",
+    "static_url_path": "the path of --base-url, or /static/",
+}
+# `url` and `verify` read the manifest, whose recorded base_url is the default.
+_FROM_MANIFEST = {"base_url": "the manifest's"}
+
+
 def _add_options(
-    parser: argparse.ArgumentParser, table: list[tuple[str, str, dict[str, Any]]]
+    parser: argparse._ActionsContainer,
+    table: list[tuple[str, str, dict[str, Any]]],
+    defaults: Settings | None = None,
+    notes: dict[str, str] | None = None,
+    *,
+    target_required: bool = True,
 ) -> None:
+    """Add the flags of ``table``, their help showing the default each takes from ``defaults``
+    (an adapter's settings) or from ``notes``; ``--to`` is required when ``defaults`` are given
+    without a target."""
+    shown = defaults if defaults is not None else Settings()
     for flag, dest, kwargs in table:
-        parser.add_argument(flag, dest=f"setting_{dest}", default=argparse.SUPPRESS, **kwargs)
+        options = dict(kwargs)
+        required = (
+            dest == "target"
+            and target_required
+            and defaults is not None
+            and defaults.target is None
+        )
+        if required:
+            options["help"] += " (required)"
+        elif notes and dest in notes:
+            options["help"] += f" (default: {notes[dest]})"
+        elif kwargs.get("action") not in ("store_true", "store_false"):
+            value = getattr(shown, dest)
+            if isinstance(value, tuple):
+                value = ", ".join(map(str, value))
+            text = _NONE_DEFAULTS.get(dest) if value is None else str(value)
+            if text:
+                options["help"] += f" (default: {text.replace('%', '%%')})"
+        parser.add_argument(
+            flag, dest=f"setting_{dest}", default=argparse.SUPPRESS, required=required, **options
+        )
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: a flag it does not know is reported with its own usage line."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
 
 def _settings(args: argparse.Namespace, defaults: Settings) -> Settings:
@@ -107,17 +161,26 @@ def _settings(args: argparse.Namespace, defaults: Settings) -> Settings:
     return Settings.from_mapping(values, base=defaults, describe=lambda n: flags.get(n, n))
 
 
-def build_parser(prog: str = "hashstore") -> argparse.ArgumentParser:
-    """The argument parser, with one subcommand per job."""
+def build_parser(
+    prog: str = "hashstore", defaults: Settings | None = None
+) -> argparse.ArgumentParser:
+    """The argument parser, with one subcommand per job.
+
+    :param defaults: the settings flags override, shown as each flag's default in ``--help``.
+    """
+    defaults = defaults if defaults is not None else Settings()
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Publish static files under content-hashed names to S3 or a directory.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_CommandParser
+    )
 
     p = commands.add_parser("publish", help="build and upload, then write the manifest")
     p.add_argument("sources", nargs="*", metavar="SRC", help="source directories, in order")
-    _add_options(p, _TARGET_OPTIONS + _MANIFEST_OPTIONS + _BUILD_OPTIONS)
+    _add_options(p, _TARGET_OPTIONS + _MANIFEST_OPTIONS + _BUILD_OPTIONS, defaults)
     p.add_argument("--dry-run", action="store_true", help="show the plan; upload nothing")
     p.add_argument(
         "--pin",
@@ -133,14 +196,15 @@ def build_parser(prog: str = "hashstore") -> argparse.ArgumentParser:
     u = commands.add_parser("url", help="print the URL of a logical name from the manifest")
     u.add_argument("name", help="logical name, e.g. css/app.css")
     u.add_argument("--integrity", action="store_true", help="print the SRI value too")
-    _add_options(u, _MANIFEST_OPTIONS)
+    _add_options(u, _MANIFEST_OPTIONS, defaults, _FROM_MANIFEST)
     u.set_defaults(handler=_url)
 
     r = commands.add_parser(
         "releases",
         help="list the target's releases, newest first, and their pins; pin and unpin them",
     )
-    _add_options(r, _TARGET_OPTIONS)
+    # Not required here: `releases pin NAME RELEASE --to TARGET` gives it to the subcommand.
+    _add_options(r, _TARGET_OPTIONS, defaults, target_required=False)
     r.add_argument("--json", action="store_true", help="print JSON")
     r.set_defaults(handler=_releases)
     pins = r.add_subparsers(dest="pin_command", metavar="{pin,unpin}")
@@ -152,19 +216,19 @@ def build_parser(prog: str = "hashstore") -> argparse.ArgumentParser:
     )
     pin.add_argument("name", metavar="NAME", help="pin name, e.g. production or staging")
     pin.add_argument("release", metavar="RELEASE", help="release id (`hashstore releases`)")
-    _add_options(pin, _TARGET_OPTIONS)
+    _add_options(pin, _TARGET_OPTIONS, defaults)
     pin.set_defaults(handler=_pin)
     unpin = pins.add_parser(
         "unpin", help="remove the pin NAME (its release is then pruned by the policy alone)"
     )
     unpin.add_argument("name", metavar="NAME", help="pin name")
-    _add_options(unpin, _TARGET_OPTIONS)
+    _add_options(unpin, _TARGET_OPTIONS, defaults)
     unpin.set_defaults(handler=_unpin)
 
     v = commands.add_parser(
         "verify", help="check that every object of a manifest or release is stored intact"
     )
-    add_verify_arguments(v)
+    add_verify_arguments(v, defaults)
     v.set_defaults(handler=_verify)
 
     pr = commands.add_parser(
@@ -174,11 +238,11 @@ def build_parser(prog: str = "hashstore") -> argparse.ArgumentParser:
         "the newest; delete objects no kept release references whose LastModified is at "
         "least D days old, then the dropped release records. See docs/retention.md.",
     )
-    add_prune_arguments(pr)
+    add_prune_arguments(pr, defaults)
     pr.set_defaults(handler=_prune)
 
     d = commands.add_parser("doctor", help="check bucket and CloudFront settings hashstore needs")
-    _add_options(d, _TARGET_OPTIONS)
+    _add_options(d, _TARGET_OPTIONS, defaults)
     d.add_argument(
         "--origin", metavar="URL", help="the site's origin that must pass CORS for SRI assets"
     )
@@ -194,12 +258,14 @@ def build_parser(prog: str = "hashstore") -> argparse.ArgumentParser:
     return parser
 
 
-def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``verify`` (also ``manage.py hashstore_verify``)."""
-    _add_options(parser, _TARGET_OPTIONS + _MANIFEST_OPTIONS[1:])
+def add_verify_arguments(parser: argparse.ArgumentParser, defaults: Settings | None = None) -> None:
+    """The options of ``verify`` (also ``manage.py hashstore_verify``).
+
+    :param defaults: the adapter's settings, whose values ``--help`` shows as the defaults.
+    """
+    _add_options(parser, _TARGET_OPTIONS + _MANIFEST_OPTIONS[1:], defaults, _FROM_MANIFEST)
     which = parser.add_mutually_exclusive_group()
-    flag, dest, kwargs = _MANIFEST_OPTIONS[0]
-    which.add_argument(flag, dest=f"setting_{dest}", default=argparse.SUPPRESS, **kwargs)
+    _add_options(which, _MANIFEST_OPTIONS[:1], defaults)
     which.add_argument(
         "--release",
         dest="release_id",
@@ -221,9 +287,12 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON report")
 
 
-def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``prune`` (also ``manage.py hashstore_prune``)."""
-    _add_options(parser, _TARGET_OPTIONS)
+def add_prune_arguments(parser: argparse.ArgumentParser, defaults: Settings | None = None) -> None:
+    """The options of ``prune`` (also ``manage.py hashstore_prune``).
+
+    :param defaults: the adapter's settings, whose values ``--help`` shows as the defaults.
+    """
+    _add_options(parser, _TARGET_OPTIONS, defaults)
     parser.add_argument(
         "--keep-releases",
         type=_whole_number,
@@ -279,7 +348,7 @@ def main(
     :param argv: arguments (default ``sys.argv[1:]``).
     :param defaults: settings that flags override (Flask passes the app's configuration).
     """
-    args = build_parser(prog).parse_args(argv)
+    args = build_parser(prog, defaults).parse_args(argv)
     handler: Handler = args.handler
     try:
         settings = _settings(args, defaults if defaults is not None else Settings())

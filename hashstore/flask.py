@@ -31,10 +31,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import click
-from flask import current_app, has_request_context, request
-from flask.cli import with_appcontext
-from markupsafe import Markup
+from ._extras import missing_framework
+
+try:
+    import click
+    from flask import current_app, has_request_context, request
+    from flask.cli import with_appcontext
+    from markupsafe import Markup
+except ImportError as exc:
+    raise missing_framework("hashstore.flask", "Flask", exc) from exc
 
 from . import cli
 from .errors import ConfigError, HashstoreError, ManifestError, SourceError

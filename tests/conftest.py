@@ -34,6 +34,7 @@ Running the S3 tests against a real store
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import uuid
@@ -91,6 +92,37 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# Test modules that need a framework (by name prefix): without it, as in tox's noframework
+# envs, each is reported as skipped with the reason instead of failing to import.
+_FRAMEWORKS = {
+    "test_django": ("django",),
+    "test_flask": ("flask",),
+    "test_docs": ("django", "flask"),
+    # moto's server, in a process of its own, needs Flask
+    "test_rolling_deploy": ("flask",),
+    "test_browser": ("flask",),
+}
+
+
+class _FrameworkModule(pytest.Module):
+    needs: tuple[str, ...] = ()
+
+    def collect(self) -> Any:
+        for name in self.needs:
+            if importlib.util.find_spec(name) is None:
+                pytest.skip(f"needs {name}, which is not installed")
+        return super().collect()
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> Any:
+    for prefix, needs in _FRAMEWORKS.items():
+        if module_path.stem.startswith(prefix):
+            module = _FrameworkModule.from_parent(parent, path=module_path)
+            module.needs = needs
+            return module
+    return None
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if REAL_STORE is not None and item.get_closest_marker("moto_only"):
         pytest.skip("needs moto (HASHSTORE_TEST_S3_ENDPOINT names a real store)")
@@ -122,6 +154,8 @@ def moto_server() -> Iterator[str]:
     if REAL_STORE is not None:
         yield REAL_STORE.endpoint_url
         return
+    if importlib.util.find_spec("flask") is None:  # tox's noframework envs
+        pytest.skip("moto's server needs Flask, which is not installed (the test extra has it)")
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise

@@ -23,6 +23,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import pytest
+
+# A test that uses this module is skipped, with the reason, where Django is not installed.
+pytest.importorskip("django", reason="needs Django, which is not installed")
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "django_site"
 CDN = "https://cdn.example.test/static/"

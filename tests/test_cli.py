@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hashstore.cli import main
+from hashstore.settings import Settings
 
 from .helpers import make_tree
 
@@ -163,3 +164,54 @@ def test_python_dash_m_and_the_console_script_run(
     if script.exists():
         version = subprocess.run([str(script), "--help"], capture_output=True, text=True)
         assert "publish" in version.stdout
+
+
+def test_help_marks_required_options_and_shows_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["publish", "--help"])
+    assert info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert out.startswith("usage: hashstore publish [-h] --to TARGET ")
+    assert "--to TARGET s3://bucket/prefix/ or a directory (required)" in out
+    assert "--jobs N parallel requests (default: 32)" in out
+    assert "--manifest PATH manifest file (default: hashstore.json)" in out
+    assert "--hash-length N hex digits in names (default: 12)" in out
+    assert "(default: public, max- age=31536000, immutable)" in out
+    assert "--ignore GLOB names to leave out (default: CVS, .*, *~)" in out
+    assert "--release ID release id (default: derived from the content)" in out
+
+
+def test_help_shows_an_adapters_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    defaults = Settings(target="s3://assets/static/", manifest=Path("instance/h.json"), jobs=4)
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"], defaults=defaults, prog="flask hashstore")
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage: flask hashstore verify [-h] [--to TARGET] ")
+    assert "(required)" not in out
+    assert "--jobs N parallel requests (default: 4)" in out
+    assert "manifest file (default: instance/h.json)" in out
+    assert "--base-url URL prefix of asset URLs (default: the manifest's)" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["publish", "src", "--to", "x", "--bogus"],
+        ["url", "css/app.css", "--bogus"],
+        ["releases", "--to", "x", "--bogus"],
+        ["verify", "--to", "x", "--bogus"],
+        ["prune", "--to", "x", "--bogus"],
+        ["doctor", "--to", "x", "--bogus"],
+    ],
+)
+def test_a_bad_flag_after_a_subcommand_prints_its_usage(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: hashstore {args[0]} [-h]")
+    assert err.endswith(f"hashstore {args[0]}: error: unrecognized arguments: --bogus\n")

@@ -108,3 +108,14 @@ def test_legacy_staticfiles_storage_with_the_hashstore_setting(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "hashstore: uploaded 13 new file(s)" in result.stdout
     assert (tmp_path / "static" / "hashstore.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["hashstore_verify", "hashstore_prune"])
+def test_help_shows_the_storages_defaults(command: str, tmp_path: Path) -> None:
+    result = run_manage(command, "--help", env={"SITE_BUILD_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    out = "".join(result.stdout.split())  # argparse wraps long paths at their hyphens
+    assert f"--toTARGETs3://bucket/prefix/oradirectory(default:{tmp_path}/assets)" in out
+    if command == "hashstore_verify":
+        assert f"manifestfile(default:{tmp_path}/static/hashstore.json)" in out
+        assert "(default:hashstore.json)" not in out

@@ -223,13 +223,13 @@ def test_options_override_the_config_and_errors_exit_1(app: Flask, tmp_path: Pat
                                                  "number from 1 to 512\n")  # fmt: skip
     result = flask_cli(app, "hashstore", "publish", "--no-such-flag")
     assert result.exit_code == 2
-    assert "flask hashstore: error: unrecognized arguments: --no-such-flag" in result.stderr
+    assert "flask hashstore publish: error: unrecognized arguments: --no-such-flag" in result.stderr
 
 
 def test_help_and_url_are_the_hashstore_commands(app: Flask) -> None:
     result = flask_cli(app, "hashstore", "--help")
     assert result.exit_code == 0
-    assert result.stdout.startswith("usage: flask hashstore [-h] COMMAND")
+    assert result.stdout.startswith("usage: flask hashstore [-h] [--version] COMMAND")
     publish(app)
     result = flask_cli(app, "hashstore", "url", "css/app.css", "--integrity")
     manifest = app.extensions["hashstore"].manifest
@@ -574,3 +574,12 @@ def test_urls_use_the_apps_base_url(app: Flask, tmp_path: Path) -> None:
     key = app.extensions["hashstore"].manifest["css/app.css"].key
     with other.app_context():
         assert hashstore.flask.asset_url("css/app.css") == f"https://mirror.example.com/s/{key}"
+
+
+def test_help_shows_the_apps_settings_as_defaults(app: Flask) -> None:
+    result = flask_cli(app, "hashstore", "publish", "--help")
+    assert result.exit_code == 0
+    out = "".join(result.stdout.split())  # argparse wraps long paths at their hyphens
+    assert out.startswith("usage:flaskhashstorepublish[-h][--toTARGET]")
+    assert f"manifestfile(default:{app.instance_path}/hashstore.json)" in out
+    assert f"oradirectory(default:{app.config['HASHSTORE_TARGET']})" in out

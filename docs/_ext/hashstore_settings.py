@@ -41,14 +41,10 @@ class OptionRow(NamedTuple):
 
 
 def version() -> str:
-    """hashstore's version, as installed (``dev`` when it is not)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed_version
+    """hashstore's version (``hashstore.__version__``, of the checkout the manual documents)."""
+    import hashstore
 
-    try:
-        return installed_version("hashstore")
-    except PackageNotFoundError:
-        return "dev"
+    return hashstore.__version__
 
 
 def cli_flags() -> dict[str, list[str]]:

@@ -17,6 +17,13 @@ See docs/django.md for every option.
 
 from __future__ import annotations
 
+from .._extras import missing_framework
+
+try:
+    import django  # noqa: F401  (the submodules import it; fail here with the extra's name)
+except ImportError as exc:
+    raise missing_framework("hashstore.django", "Django", exc) from exc
+
 from .assets import asset_integrity, asset_tag, asset_url
 from .storage import HashStoreStorage
 

@@ -13,10 +13,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 from django.utils.safestring import SafeString, mark_safe
 
+from ..errors import HashstoreError
+from ..settings import Settings
 from ..tags import render_asset_tag
 from .storage import HashStoreStorage
 
-__all__ = ["asset_integrity", "asset_tag", "asset_url", "hashstore_storage"]
+__all__ = ["asset_integrity", "asset_tag", "asset_url", "hashstore_storage", "help_defaults"]
 
 
 def hashstore_storage() -> HashStoreStorage:
@@ -33,6 +35,16 @@ def hashstore_storage() -> HashStoreStorage:
             "tags need hashstore.django.HashStoreStorage"
         )
     return storage
+
+
+def help_defaults() -> Settings | None:
+    """The storage's settings, for the defaults a management command's ``--help`` shows
+    (``STATIC_ROOT/hashstore.json``, not the command line's ``hashstore.json``); ``None`` when
+    the storage is misconfigured, which the command then reports when it runs."""
+    try:
+        return hashstore_storage().hashstore_settings
+    except (HashstoreError, ImproperlyConfigured):
+        return None
 
 
 def asset_url(name: str) -> str:

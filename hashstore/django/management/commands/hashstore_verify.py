@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from .... import cli
 from ....errors import HashstoreError
-from ...assets import hashstore_storage
+from ...assets import hashstore_storage, help_defaults
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
     requires_system_checks: ClassVar[list[str]] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        cli.add_verify_arguments(parser)
+        cli.add_verify_arguments(parser, help_defaults())
 
     def handle(self, *args: Any, **options: Any) -> None:
         namespace = argparse.Namespace(**options)
