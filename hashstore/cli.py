@@ -397,6 +397,8 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
             scanned = the_plan.build.scanned
             for shadow in scanned.shadowed if scanned is not None else ():
                 print(f"{shadow.name}: using {shadow.kept}, ignoring {shadow.ignored}")
+            for name, why in the_plan.build.kept.items():
+                print(f"{name}: keeps its name ({why})")
             print(f"existing objects found by: {the_plan.strategy}")
 
     def on_file(f: BuiltFile, created: bool) -> None:

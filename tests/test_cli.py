@@ -215,3 +215,33 @@ def test_a_bad_flag_after_a_subcommand_prints_its_usage(
     err = capsys.readouterr().err
     assert err.startswith(f"usage: hashstore {args[0]} [-h]")
     assert err.endswith(f"hashstore {args[0]}: error: unrecognized arguments: --bogus\n")
+
+
+def test_prehashed_and_hashed_pattern_flags_keep_names_and_refuse_changed_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = make_tree(
+        tmp_path / "src",
+        {"vendor/lib-1a2b3c4d.js": "1", "css/app-20240115.css": "a{color:red}", "x.txt": "x"},
+    )
+    args = ["publish", str(src), "--to", str(tmp_path / "o"), "--manifest", str(tmp_path / "m")]
+    trust = ["--prehashed", "vendor/*", r"--hashed-pattern=-\d{8}\.css$"]
+    assert main([*args, *trust, "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "vendor/lib-1a2b3c4d.js: keeps its name (it matches `prehashed`)" in out
+    assert "css/app-20240115.css: keeps its name (its name matches `hashed_pattern`)" in out
+    files = json.loads((tmp_path / "m").read_text())["files"]
+    assert files["vendor/lib-1a2b3c4d.js"]["key"] == "vendor/lib-1a2b3c4d.js"
+    assert files["css/app-20240115.css"]["key"] == "css/app-20240115.css"
+    assert files["x.txt"]["key"] != "x.txt"
+
+    (src / "css/app-20240115.css").write_text("a{color:tan}")
+    assert main([*args, *trust]) == 1
+    err = capsys.readouterr().err
+    assert f"css/app-20240115.css ({src / 'css/app-20240115.css'}): " in err
+    assert f"{tmp_path / 'o' / 'css/app-20240115.css'} holds other bytes of the same size" in err
+    # Without the pattern the date is just part of the name: a new key, published.
+    assert main([*args, "--prehashed", "vendor/*"]) == 0
+    files = json.loads((tmp_path / "m").read_text())["files"]
+    assert files["css/app-20240115.css"]["key"].startswith("css/app-20240115.")
+    assert files["css/app-20240115.css"]["key"] != "css/app-20240115.css"
