@@ -131,6 +131,7 @@ _NEW_URL = re.compile(
     import{_S}*\.{_S}*meta{_S}*\.{_S}*url(?![\w$]){_S}*[,)]""",
     re.VERBOSE,
 )
+_HASHBANG = re.compile(r"#![^\n\r\u2028\u2029]*")
 _NEW_BEFORE = re.compile(r"(?<![\w$.])new\s+\Z")
 
 _JS_ESCAPE = re.compile(
@@ -175,7 +176,7 @@ def _decode(raw: str) -> str:
 class _Lexed:
     """Where the comments, strings, template pieces and regular expressions of a text are."""
 
-    __slots__ = ("comments", "ends", "source_maps", "starts")
+    __slots__ = ("comments", "ends", "parens", "source_maps", "starts")
 
     def __init__(self) -> None:
         self.starts: list[int] = []
@@ -183,6 +184,8 @@ class _Lexed:
         self.comments: dict[int, int] = {}
         """End -> start of each comment."""
         self.source_maps: list[tuple[int, int, str]] = []
+        self.parens: dict[int, int] = {}
+        """``)`` -> its ``(``, for the ones matched already: nested groups are crossed once."""
 
     def in_code(self, position: int) -> bool:
         k = bisect_right(self.starts, position) - 1
@@ -193,8 +196,9 @@ def _lex(text: str) -> _Lexed:
     lexed = _Lexed()
     starts, ends, comments = lexed.starts, lexed.ends, lexed.comments
     pos = 0
-    if text.startswith("#!"):  # a hashbang line is a comment
-        pos = len(text.split("\n", 1)[0])
+    hashbang = _HASHBANG.match(text)
+    if hashbang is not None:  # a hashbang line is a comment
+        pos = hashbang.end()
         starts.append(0)
         ends.append(pos)
         comments[pos] = 0
@@ -288,6 +292,9 @@ def _regex_allowed(text: str, slash: int, value_end: int, lexed: _Lexed) -> bool
 
 
 def _is_name_char(char: str) -> bool:
+    """Whether ``char`` (one character, or ``""`` for none) may be part of a name."""
+    if not char:
+        return False
     return char.isalnum() or char in "_$\\" or (char > "\x7f" and ("a" + char).isidentifier())
 
 
@@ -323,9 +330,8 @@ def _matching_paren(text: str, close: int, lexed: _Lexed) -> int:
     """The position of the ``(`` that the ``)`` at ``close`` closes; -1 if there is none."""
     depth = 0
     starts, ends = lexed.starts, lexed.ends
-    limit = close  # search below this
-    opening = text.rfind("(", 0, limit)
-    closing = text.rfind(")", 0, limit)
+    opening = text.rfind("(", 0, close)
+    closing = text.rfind(")", 0, close)
     while opening >= 0:
         at = max(opening, closing)
         k = bisect_right(starts, at) - 1
@@ -337,10 +343,17 @@ def _matching_paren(text: str, close: int, lexed: _Lexed) -> int:
                 closing = text.rfind(")", 0, limit)
             continue
         if at == closing:
+            known = lexed.parens.get(at, -1)
+            if known >= 0:  # a group matched before: jump over it
+                closing = text.rfind(")", 0, known)
+                if opening >= known:
+                    opening = text.rfind("(", 0, known)
+                continue
             depth += 1
             closing = text.rfind(")", 0, at)
         else:
             if depth == 0:
+                lexed.parens[close] = at
                 return at
             depth -= 1
             opening = text.rfind("(", 0, at)
@@ -373,6 +386,7 @@ def find_js_references(text: str) -> list[Reference]:
             if (
                 lexed.in_code(position)
                 and (position == 0 or not _is_name_char(text[position - 1]))
+                and not _is_name_char(text[position + len(word) : position + len(word) + 1])
                 and _word_before_is_not_a_dot(text, position, lexed)
             ):
                 found = handler(text, position)

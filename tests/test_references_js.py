@@ -198,6 +198,7 @@ JS_CASES: list[tuple[str, str, list[Expected]]] = [
         'x = a.return / 2; import("./yes.js") / 3',
         [("./yes.js", "./yes.js", 1, "dynamic-import", '"')],
     ),
+    ("longer-words", 'importx from "./no.js"; exported * from "./no.js"; myimport("./no.js")', []),
     ("property-not-import", 'a.import("./no.js"); b?.import("./no.js")', []),
     ("object-keys", 'o = {import: "./no.js", export: "./no.js"}', []),
     ("hashbang", '#!/usr/bin/env node\nimport "./h.js"', [("./h.js", "./h.js", 2, "module", '"')]),
@@ -210,6 +211,38 @@ JS_CASES: list[tuple[str, str, list[Expected]]] = [
 )
 def test_js_references(js: str, expected: list[Expected]) -> None:
     assert _found(js) == expected
+
+
+@pytest.mark.parametrize(
+    "js",
+    [
+        "x = " + "(" * 20_000 + "a" + ")/1" * 20_000,  # each ")/" looks back for its "("
+        "x = " + "((a)/1)" * 20_000,
+        "`${" * 20_000 + "a" + "}`" * 20_000,
+        ("a" + " " * 100 + "/ 2;") * 20_000,
+        "a /* c */ /* d */ / 2;" * 20_000,
+        "x=/a/;" * 50_000,
+        "'a';" * 100_000,
+        "/*" + "*" * 100_000 + "*/",
+        'x = "' + "\\" * 100_000,
+        "x = /[" + "\\]" * 50_000,
+    ],
+    ids=[
+        "nested-divisions",
+        "grouped-divisions",
+        "nested-templates",
+        "spaces-before-slash",
+        "comments-before-slash",
+        "regexes",
+        "strings",
+        "stars",
+        "backslashes-in-string",
+        "unclosed-regex-class",
+    ],
+)
+def test_linear_time_on_adversarial_input(js: str) -> None:
+    # Each takes well under a second; a quadratic step would not finish before the timeout.
+    assert find_js_references(js + '\nimport "./end.js"')[-1].url == "./end.js"
 
 
 @pytest.mark.parametrize(
@@ -535,3 +568,13 @@ def test_generated_programs_agree_with_the_parser(parts: list[str]) -> None:
     js = "\n".join(parts)
     assume(not PARSER.parse(js.encode()).root_node.has_error)
     _check_against_oracle(js)
+
+
+def test_the_benchmark_finds_every_sample_it_names() -> None:
+    if thirdparty.npm_command() is None:
+        pytest.skip("npm is not installed: the benchmark's packages cannot be fetched")
+    bench = load_bench_script("references")
+    samples = bench.js_samples()
+    assert set(samples) == set(bench.JS_SAMPLES)
+    for name, paths in samples.items():
+        assert len(paths) >= len(bench.JS_SAMPLES[name]), name
