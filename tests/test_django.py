@@ -233,6 +233,16 @@ def test_a_second_collectstatic_uploads_nothing(tmp_path: Path) -> None:
     assert output.lines("hashstore: uploaded 0 new file(s) (0 B), 13 already present")
 
 
+def test_prehashed_option_keeps_names(tmp_path: Path) -> None:
+    options = {"target": str(tmp_path / "public"), "prehashed": ["site/fonts/*"]}
+    with site(tmp_path / "static", STORAGES=storages(**options)):
+        collectstatic(verbosity=0)
+    manifest = Manifest.load(tmp_path / "static" / "hashstore.json")
+    kept = sorted(name for name, entry in manifest.items() if entry.key == name)
+    assert kept == ["site/fonts/inter.woff", "site/fonts/inter.woff2"]
+    assert (tmp_path / "public/site/fonts/inter.woff2").is_file()
+
+
 def test_local_target_inside_static_root_for_whitenoise(tmp_path: Path) -> None:
     static_root = tmp_path / "static"
     # whitenoise serves STATIC_ROOT at STATIC_URL: publish the hashed files beside the

@@ -583,3 +583,19 @@ def test_help_shows_the_apps_settings_as_defaults(app: Flask) -> None:
     assert out.startswith("usage:flaskhashstorepublish[-h][--toTARGET]")
     assert f"manifestfile(default:{app.instance_path}/hashstore.json)" in out
     assert f"oradirectory(default:{app.config['HASHSTORE_TARGET']})" in out
+
+
+def test_prehashed_keeps_names_and_a_changed_kept_file_is_refused(tmp_path: Path) -> None:
+    files = {**FILES, "vendor/lib-1a2b3c4d.js": "1;\n"}
+    app = make_app(tmp_path / "site", files=files, config={"HASHSTORE_PREHASHED": "vendor/*"})
+    publish(app)
+    manifest = Manifest.load(app.config["HASHSTORE_MANIFEST"])
+    assert manifest["vendor/lib-1a2b3c4d.js"].key == "vendor/lib-1a2b3c4d.js"
+    assert manifest["js/app.js"].key != "js/app.js"
+
+    (tmp_path / "site/static/vendor/lib-1a2b3c4d.js").write_text("2;\n")
+    result = flask_cli(app, "hashstore", "publish")
+    assert result.exit_code == 1
+    assert "vendor/lib-1a2b3c4d.js (" in result.stderr
+    assert "holds other bytes of the same size" in result.stderr
+    assert Manifest.load(app.config["HASHSTORE_MANIFEST"]) == manifest
