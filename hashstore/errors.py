@@ -158,7 +158,8 @@ class ChangedObject:
 
     def __str__(self) -> str:
         return (
-            f"{self.name} ({self.source}): {self.where} {self.difference}; kept as {self.why_kept}"
+            f"{self.name} ({self.source}): {self.where} {self.difference} "
+            f"(name kept: {self.why_kept})"
         )
 
 

@@ -161,6 +161,12 @@ def test_a_kept_name_whose_bytes_changed_at_the_same_size_is_refused(
         message
     )
     assert "nothing was uploaded or recorded" in message
+    why = {
+        "hashed_pattern": "its name matches `hashed_pattern`",
+        "prehashed": "it matches `prehashed`",
+        "vite": f"listed by {src / '.vite/manifest.json'}",
+    }[trust]
+    assert f"(name kept: {why})" in message
     assert info.value.changed[0].name == name
     # Nothing overwritten, nothing recorded, the manifest untouched.
     after = place.stored()
