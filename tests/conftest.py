@@ -19,7 +19,16 @@
     A :class:`s3proxy.S3Proxy` in front of the store that counts requests and injects faults;
     give ``s3_bucket.settings(endpoint_url=s3_proxy.url)`` to go through it.
 
-Tests that need moto itself (IAM simulation, its in-process state) are marked ``moto_only``.
+Tests that need moto itself (IAM simulation, its in-process state) are marked ``moto_only``;
+tests whose claims need a store that keeps and returns each object's SHA-256 checksum are marked
+``store_checksums(reason)``, saying why. Both are skipped, with the reason, where they cannot hold.
+
+Running the S3 tests against radosgw (``make test-rgw``)
+    ``HASHSTORE_TEST_STORE=radosgw`` starts a one-node Ceph cluster with radosgw on 127.0.0.1
+    (:mod:`tests.radosgw`) once per test process instead of moto, installing Debian's packages
+    first through ``scripts/ensure-debian.sh radosgw`` when they are absent (as root, or with
+    passwordless sudo). Each test gets a fresh bucket, as with moto. Where radosgw is absent and
+    cannot be installed, the S3 tests are skipped with the installer's reason.
 
 Running the S3 tests against a real store
     Set ``HASHSTORE_TEST_S3_ENDPOINT`` (e.g. ``https://s3.eu-west-1.amazonaws.com`` or
@@ -37,6 +46,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -81,14 +91,42 @@ def _real_store_from(environ: Mapping[str, str]) -> _RealStore | None:
 
 
 REAL_STORE = _real_store_from(os.environ)
-"""The real S3 endpoint the suite runs against, or ``None`` for moto."""
+"""The real S3 endpoint the suite runs against, or ``None`` for moto (or radosgw)."""
+
+
+def _store_kind(environ: Mapping[str, str]) -> str:
+    if REAL_STORE is not None:
+        return "real"
+    kind = environ.get("HASHSTORE_TEST_STORE") or "moto"
+    if kind not in ("moto", "radosgw"):
+        raise pytest.UsageError(f"HASHSTORE_TEST_STORE={kind!r}: moto or radosgw expected")
+    return kind
+
+
+STORE = _store_kind(os.environ)
+"""Which S3 store the suite runs against: ``moto``, ``radosgw`` or ``real``."""
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
+def _credentials() -> dict[str, str]:
+    if REAL_STORE is not None:
+        return REAL_STORE.credentials
+    if STORE == "radosgw":
+        from .radosgw import ACCESS_KEY, SECRET_KEY
+
+        return {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    return DUMMY_CREDENTIALS
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "moto_only: needs moto's in-process server; skipped against a real store"
+        "markers", "moto_only: needs moto's in-process server; skipped against another store"
+    )
+    config.addinivalue_line(
+        "markers",
+        "store_checksums(reason): the claim needs a store that keeps each object's SHA-256 "
+        "checksum and returns it (moto does; radosgw Pacific does not); skipped elsewhere",
     )
 
 
@@ -124,8 +162,14 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if REAL_STORE is not None and item.get_closest_marker("moto_only"):
-        pytest.skip("needs moto (HASHSTORE_TEST_S3_ENDPOINT names a real store)")
+    if STORE != "moto" and item.get_closest_marker("moto_only"):
+        pytest.skip(f"needs moto (the suite runs against {STORE})")
+    marker = item.get_closest_marker("store_checksums")
+    if marker is not None:
+        if not marker.args:
+            raise pytest.UsageError(f"{item.nodeid}: store_checksums needs a reason")
+        if STORE == "radosgw":
+            pytest.skip(f"radosgw keeps no SHA-256 checksums: {marker.args[0]}")
 
 
 @pytest.fixture(scope="session")
@@ -139,8 +183,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, _no_aws_files: Path) -> None:
     for name in list(os.environ):
         if name.startswith(("AWS_", "HASHSTORE_")):
             monkeypatch.delenv(name)
-    credentials = REAL_STORE.credentials if REAL_STORE is not None else DUMMY_CREDENTIALS
-    for name, value in credentials.items():
+    for name, value in _credentials().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REAL_STORE.region if REAL_STORE else "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(_no_aws_files / "config"))
@@ -149,10 +192,13 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, _no_aws_files: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    """The endpoint URL of the S3 store the tests use (moto's server unless REAL_STORE)."""
+def moto_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The endpoint URL of the S3 store the tests use: moto's server, radosgw's or a real one."""
     if REAL_STORE is not None:
         yield REAL_STORE.endpoint_url
+        return
+    if STORE == "radosgw":
+        yield request.getfixturevalue("radosgw")
         return
     if importlib.util.find_spec("flask") is None:  # tox's noframework envs
         pytest.skip("moto's server needs Flask, which is not installed (the test extra has it)")
@@ -168,6 +214,32 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def radosgw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The endpoint URL of a one-node radosgw (:mod:`tests.radosgw`), stopped by PID at the end.
+
+    Installs Debian's packages when they are absent; skips, with the installer's reason, where
+    it cannot.
+    """
+    from .radosgw import Radosgw, RadosgwUnavailable, missing_binaries
+
+    if missing_binaries():
+        script = Path(__file__).parent.parent / "scripts" / "ensure-debian.sh"
+        done = subprocess.run(
+            ["bash", str(script), "radosgw"], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0 or missing_binaries():
+            pytest.skip(
+                f"radosgw is not installed and {script.name} could not install it: "
+                f"{(done.stderr or done.stdout).strip()}"
+            )
+    try:
+        with Radosgw(tmp_path_factory.mktemp("radosgw")) as server:
+            yield server.endpoint_url
+    except RadosgwUnavailable as exc:
+        pytest.fail(f"radosgw is installed but did not start: {exc}", pytrace=False)
+
+
 _SESSION = boto3.session.Session()
 """One session for the suite's own clients: a new session loads the S3 model again (slow)."""
 
@@ -178,7 +250,7 @@ def make_client(endpoint_url: str, **config: Any) -> S3Client:
     It does not validate response checksums, so it shows stored bytes as they are; ``config``
     overrides any :class:`botocore.config.Config` option.
     """
-    credentials = REAL_STORE.credentials if REAL_STORE is not None else DUMMY_CREDENTIALS
+    credentials = _credentials()
     return _SESSION.client(
         "s3",
         endpoint_url=endpoint_url,

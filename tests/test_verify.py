@@ -113,6 +113,7 @@ def _overwrite(bucket: S3Bucket, key: str, body: bytes, **extra: Any) -> None:
     bucket.client.put_object(Bucket=bucket.name, Key=bucket.prefix + key, Body=body, **extra)
 
 
+@pytest.mark.store_checksums("verify compares digests only where the store returns them")
 def test_a_clean_release_verifies_in_every_mode(published: tuple[Settings, Manifest]) -> None:
     settings, manifest = published
     quick = verify(settings, manifest)
@@ -191,6 +192,7 @@ def test_a_corrupted_object_on_a_store_that_ignores_checksums(
     assert hashlib.sha256(bad).hexdigest() in served.problems[0].detail
 
 
+@pytest.mark.store_checksums("the other objects' digests must be checked from the store's SHA-256")
 def test_corruption_without_a_stored_checksum(
     published: tuple[Settings, Manifest], s3_bucket: S3Bucket
 ) -> None:

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -45,6 +47,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 from ..errors import ConfigError, TargetError
 from ..media_types import content_type
 from .base import ObjectInfo, check_record_key, release_key
+from .capabilities import CAPABILITIES_KEY, Capabilities
 from .s3_errors import (
     CHECKSUM_CODES,
     CONFLICT_CODES,
@@ -57,7 +60,7 @@ from .s3_errors import (
     translate,
 )
 from .s3_etag import checksum_verdict, expected_etag
-from .s3_multipart import MIB, PART_MEMORY_BUDGET, MultipartUploader
+from .s3_multipart import MIB, PART_MEMORY_BUDGET, MultipartUploader, _ExistedBeforeComplete
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -191,6 +194,10 @@ class S3Target:
         self._head_pool: ThreadPoolExecutor | None = None
         self.last_plan_strategy = None
         self.last_plan_detail = None
+        self._capabilities_lock = threading.Lock()
+        self._capabilities_listed: bool | None = None
+        self._capabilities_read = False
+        self._capabilities_record: Capabilities | None = None
 
     def _make_client(self, settings: Settings) -> S3Client:
         # MinIO, moto and most S3-compatible stores serve buckets by path only.
@@ -269,6 +276,61 @@ class S3Target:
         """The endpoint the client talks to (AWS's regional endpoint unless configured)."""
         return str(self._client.meta.endpoint_url)
 
+    # -- what the store honours ------------------------------------------------------------
+
+    def capabilities(self) -> Capabilities | None:
+        """The probe record ``hashstore doctor`` left (:mod:`.capabilities`), read once.
+
+        ``None`` when there is none (never probed) or it is unreadable. A listing made by
+        :meth:`find_objects` tells whether the record exists, for free; only a record that
+        exists is read (one ``GetObject`` per target), and only when asked.
+        """
+        with self._capabilities_lock:
+            if not self._capabilities_read:
+                self._capabilities_read = True
+                if self._capabilities_listed is not False:
+                    body = self._read_if_present(CAPABILITIES_KEY)
+                    if body is not None:
+                        self._capabilities_record = Capabilities.from_json(body)
+            return self._capabilities_record
+
+    def remember_capabilities(self, record: Capabilities) -> None:
+        """Use ``record`` from now on (``doctor`` has just measured and written it)."""
+        with self._capabilities_lock:
+            self._capabilities_read = True
+            self._capabilities_listed = True
+            self._capabilities_record = record
+
+    @property
+    def guards_multipart(self) -> bool:
+        """Whether multipart uploads check the key themselves, around completing.
+
+        Unless conditional writes are on and the probe record says the store refuses a
+        ``CompleteMultipartUpload`` with ``If-None-Match: *`` over an existing key, nothing
+        else keeps it create-only (see :class:`~.s3_multipart.MultipartUploader`).
+        """
+        if not self._settings.conditional_writes:
+            return True
+        record = self.capabilities()
+        return record is None or record.get("conditional-complete") is not True
+
+    def store_notes(self) -> list[str]:
+        """Sentences for a publish's summary about what this store does not check.
+
+        Reads the probe record (:meth:`capabilities`); nothing when there is none.
+        """
+        record = self.capabilities()
+        if record is None:
+            return []
+        notes = []
+        if self._settings.checksum == "sha256" and record.get("checksum-enforced") is False:
+            notes.append(
+                f"{self.describe()} does not enforce checksums (hashstore doctor, "
+                f"{record.probed_at:%Y-%m-%d}): a body damaged on the way would be stored as it "
+                "is; run `hashstore verify --deep` to read and hash every object"
+            )
+        return notes
+
     # -- plan ----------------------------------------------------------------------------
 
     def find_existing(self, keys: Collection[str]) -> Mapping[str, int]:
@@ -295,6 +357,15 @@ class S3Target:
             self.last_plan_strategy = "list"
             self.last_plan_detail = "list: nothing asked, no requests"
             return {}
+        asked_record = CAPABILITIES_KEY in wanted
+        wanted.add(CAPABILITIES_KEY)  # free: .hashstore/ keys come on the first page
+        found = self._find_objects(wanted)
+        self._capabilities_listed = CAPABILITIES_KEY in found
+        if not asked_record:
+            found.pop(CAPABILITIES_KEY, None)
+        return found
+
+    def _find_objects(self, wanted: set[str]) -> dict[str, ObjectInfo]:
         found: dict[str, ObjectInfo] = {}
         skip = len(self.prefix)
         pages = listed = 0
@@ -414,6 +485,8 @@ class S3Target:
                     self._put_single(file)
             except _AlreadyStored:
                 return self._confirm_existing(file)
+            except _ExistedBeforeComplete as exc:
+                return self._confirm_existing(file, exc.existing)
             except _Conflict as exc:
                 conflicts += 1
                 if conflicts == CONFLICT_ATTEMPTS:
@@ -470,8 +543,13 @@ class S3Target:
             request["Body"] = body
             self._call("PutObject", file.key, self._client.put_object, **request)
 
-    def _confirm_existing(self, file: BuiltFile) -> bool:
-        info = self.stat(file.key)
+    def _confirm_existing(self, file: BuiltFile, info: ObjectInfo | None = None) -> bool:
+        """``False`` if the key holds this file's bytes, as far as the store can tell.
+
+        The store's SHA-256 decides where it keeps one; else a single-request upload's ETag,
+        which is the MD5 of its bytes (computed here, no request); else the size.
+        """
+        info = info if info is not None else self.stat(file.key)
         where = self.url_for_key(file.key)
         if info is None:
             raise TargetError(
@@ -481,7 +559,7 @@ class S3Target:
                 bucket=self.bucket,
                 key=file.key,
             )
-        if info.size != file.size or (info.sha256 is not None and info.sha256 != file.digest):
+        if info.size != file.size or _other_bytes(info, file, self._settings.checksum):
             raise TargetError(
                 f"PutObject {where}: the key already holds other bytes ({info.size:,} bytes, "
                 f"sha256 {info.sha256 or 'unknown'}; this build has {file.size:,} bytes, sha256 "
@@ -550,6 +628,19 @@ class S3Target:
             raise self._translate(exc, "GetObject", key) from exc
         finally:
             body.close()
+
+    def _read_if_present(self, key: str) -> bytes | None:
+        """The body of ``key``, or ``None`` when it does not exist (or may not be read)."""
+        try:
+            answer = self._client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+            with contextlib.closing(answer["Body"]) as body:
+                return body.read()
+        except ClientError as exc:
+            if error_code(exc) in NOT_FOUND_CODES or error_code(exc) in DENIED_CODES:
+                return None
+            raise self._translate(exc, "GetObject", key) from exc
+        except (BotoCoreError, OSError) as exc:
+            raise self._translate(exc, "GetObject", key) from exc
 
     def stat(self, key: str) -> ObjectInfo | None:
         """Size, time, SHA-256, ETag and headers of one object (``HeadObject``); ``None`` if absent.
@@ -750,6 +841,25 @@ def _stream_md5(file: BuiltFile) -> str:
         while block := stream.read(MIB):
             digest.update(block)
     return _b64(digest.digest())
+
+
+_MD5_ETAG = re.compile(r"[0-9a-f]{32}")
+
+
+def _other_bytes(info: ObjectInfo, file: BuiltFile, checksum: str) -> bool:
+    """Whether the stored object of ``file``'s size is known to hold other bytes."""
+    if info.sha256 is not None:
+        return info.sha256 != file.digest
+    if checksum == "sha256" and info.etag is not None and _MD5_ETAG.fullmatch(info.etag):
+        # A single-request upload's ETag is the MD5 of its bytes, except with SSE-KMS or
+        # SSE-C; AWS keeps the SHA-256 hashstore sends with those, so the case above decides
+        # there, and this one serves stores that keep no checksum (radosgw).
+        digest = hashlib.md5(usedforsecurity=False)
+        with file.open() as stream:
+            while block := stream.read(MIB):
+                digest.update(block)
+        return digest.hexdigest() != info.etag
+    return False
 
 
 def _log_resend(exc: TargetError, attempt: int) -> None:

@@ -6,6 +6,16 @@ the caller's thread, so the whole file's SHA-256 is computed on the way and comp
 build's digest before the upload is completed; each part carries its own SHA-256 (S3 keeps a
 ``COMPOSITE`` checksum for multipart objects, never a whole-object SHA-256).
 
+Create-only: ``CompleteMultipartUpload`` carries ``If-None-Match: *``. Some stores ignore it
+(Ceph's radosgw 16.2 completes over an existing key), so unless the probe record of
+``hashstore doctor`` says the store honours it (:attr:`S3Target.guards_multipart`), an upload
+is *guarded*: a ``HeadObject`` right before completing aborts it if the key has appeared (then
+the stored object is compared with the file, as after a 412), and one right after completing
+checks that the stored ETag is the multipart ETag computed here (the MD5 of the parts' MD5s,
+``-<parts>``). A writer that stores the key between the two is a race no request can prevent
+on such a store; it is reported as an error naming the key, never passed over. So a guarded
+upload costs two requests more than an unguarded one, per multipart file.
+
 This module belongs to the S3 target: it calls the store only through the target's error
 boundary (``S3Target._call``), so every botocore error is still translated in one place.
 """
@@ -25,9 +35,10 @@ from ..errors import TargetError
 
 if TYPE_CHECKING:
     from ..build import BuiltFile
+    from .base import ObjectInfo
     from .s3 import S3Target
 
-__all__ = ["MAX_PARTS", "PART_MEMORY_BUDGET", "MultipartUploader"]
+__all__ = ["MAX_PARTS", "PART_MEMORY_BUDGET", "MultipartUploader", "multipart_etag"]
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +98,13 @@ class MultipartUploader:
             **create,
         )
         upload_id = created["UploadId"]
+        guarded = target.guards_multipart
         try:
-            parts = self._upload_parts(file, upload_id)
+            parts, part_md5s = self._upload_parts(file, upload_id)
+            if guarded:
+                existing = target.stat(file.key)
+                if existing is not None:
+                    raise _ExistedBeforeComplete(existing)
             complete: dict[str, Any] = {
                 "Bucket": target.bucket,
                 "Key": key,
@@ -106,18 +122,43 @@ class MultipartUploader:
         except BaseException:
             self._abort(file.key, upload_id)
             raise
+        if guarded:
+            self._check_completed(file, multipart_etag(part_md5s))
 
-    def _upload_parts(self, file: BuiltFile, upload_id: str) -> list[dict[str, Any]]:
+    def _check_completed(self, file: BuiltFile, expected: str) -> None:
+        """Raise if the key does not hold the object this upload just completed."""
+        target = self._target
+        stored = target.stat(file.key)
+        if stored is not None and stored.etag == expected:
+            return
+        found = f"ETag {stored.etag}" if stored is not None else "no object"
+        raise TargetError(
+            f"CompleteMultipartUpload {target.url_for_key(file.key)}: another writer stored this "
+            f"key while this upload completed ({found} there now, this upload's ETag is "
+            f"{expected}). The store ignores If-None-Match on CompleteMultipartUpload, so "
+            "hashstore cannot prevent such a race on it: find who else publishes here, check "
+            "the object with `hashstore verify --deep`, and publish again",
+            operation="CompleteMultipartUpload",
+            bucket=target.bucket,
+            key=file.key,
+        )
+
+    def _upload_parts(
+        self, file: BuiltFile, upload_id: str
+    ) -> tuple[list[dict[str, Any]], list[bytes]]:
         """Upload every part of ``file``; parts are read in order, uploaded in parallel.
 
         Reading happens here, in the caller's thread, one part at a time at increasing offsets,
         so the whole file's SHA-256 is computed on the way and compared with the build's digest.
         A part slot (:data:`PART_MEMORY_BUDGET`) is taken before a part is read and given back
         when its upload ends, which bounds the memory of all uploads together.
+
+        :returns: the parts for ``CompleteMultipartUpload``, and each part's MD5.
         """
         target = self._target
         part_size = self.part_size(file.size)
         whole = hashlib.sha256()
+        md5s: list[bytes] = []
         total = 0
         futures: list[Future[dict[str, Any]]] = []
         failed = threading.Event()
@@ -141,6 +182,7 @@ class MultipartUploader:
                         self._slots.release()
                         break
                     whole.update(data)
+                    md5s.append(hashlib.md5(data, usedforsecurity=False).digest())
                     total += len(data)
                     number += 1
                     try:
@@ -167,7 +209,7 @@ class MultipartUploader:
                 bucket=target.bucket,
                 key=file.key,
             )
-        return [future.result() for future in futures]
+        return [future.result() for future in futures], md5s
 
     def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
         target = self._target
@@ -203,6 +245,20 @@ class MultipartUploader:
             log.warning(
                 "could not abort the multipart upload of %s: %s", target.url_for_key(key), exc
             )
+
+
+def multipart_etag(part_md5s: list[bytes]) -> str:
+    """The ETag S3 gives a multipart object: the MD5 of its parts' MD5s, ``-<parts>``."""
+    joined = hashlib.md5(b"".join(part_md5s), usedforsecurity=False).hexdigest()
+    return f"{joined}-{len(part_md5s)}"
+
+
+class _ExistedBeforeComplete(TargetError):
+    """A guarded upload found its key present right before completing (private signal)."""
+
+    def __init__(self, existing: ObjectInfo) -> None:
+        super().__init__("the key appeared before the upload completed", key=existing.key)
+        self.existing = existing
 
 
 def _b64(raw: bytes) -> str:
