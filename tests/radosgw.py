@@ -292,7 +292,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, _interrupt)
     with tempfile.TemporaryDirectory(prefix="hashstore-rgw-") as tmp, Radosgw(Path(tmp)) as rgw:
         print(f"endpoint {rgw.endpoint_url}  access key {ACCESS_KEY}  secret key {SECRET_KEY}")
-        print(f"pids {', '.join(f'{n}={p.pid}' for n, p in rgw.processes.items())}; Ctrl-C or SIGTERM stops")
+        pids = ", ".join(f"{name}={p.pid}" for name, p in rgw.processes.items())
+        print(f"pids {pids}; Ctrl-C or SIGTERM stops")
         with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
     return 0
