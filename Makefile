@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYENV_BINS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-9]\.[0-9]+$$'); do printf '%s:' "$$(pyenv root)/versions/$$v/bin"; done)
 
 .PHONY: venv test lint typecheck pytest services thirdparty demo bench docs test-edges test-matrix \
-	package-check clean
+	package-check test-rgw clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,15 @@ test-matrix: $(STAMP)
 # The wheel and sdist as the package index sees them, and the wheel alone in a clean venv.
 package-check: $(STAMP)
 	$(BIN)/python scripts/check_package.py
+
+# The S3 tests again, against Ceph's radosgw instead of moto: each pytest worker starts a
+# one-node cluster on 127.0.0.1 (tests/radosgw.py). CI runs this after `make test`.
+RGW_TESTS := tests/test_s3_target.py tests/test_s3_multipart.py tests/test_publish_s3.py \
+	tests/test_verify.py tests/test_retention.py tests/test_releases.py tests/test_doctor.py \
+	tests/test_django.py tests/test_django_manage.py tests/test_flask_example.py
+test-rgw: $(STAMP)
+	bash scripts/ensure-debian.sh radosgw
+	HASHSTORE_TEST_STORE=radosgw $(BIN)/pytest -n 2 -q -rs $(RGW_TESTS)
 
 clean:
 	rm -rf $(VENV) .tox build dist docs/_build .pytest_cache .mypy_cache .ruff_cache
