@@ -17,10 +17,11 @@ import io
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from .bundlers import EntryFiles, SourceBundle, base_mismatches, bundles_in, entry_points
 from .errors import MissingReference, MissingReferenceError, SourceError
 from .keys import integrity_of, quote_path
 from .references import Reference, finder_for, format_url, locate, split_suffix
@@ -71,6 +72,10 @@ class Build:
     """The scan the build came from (shadowed names, for verbose output)."""
     kept: Mapping[str, str] = field(default_factory=dict)
     """Logical names that keep their own name as their key, each with why (:mod:`.trust`)."""
+    entries: Mapping[str, EntryFiles] = field(default_factory=dict)
+    """Entry points of the bundles in the sources, by the bundler's name (:mod:`.bundlers`)."""
+    warnings: tuple[str, ...] = ()
+    """Other problems to show (bundler output built for another base URL)."""
 
     @property
     def release(self) -> str:
@@ -78,6 +83,8 @@ class Build:
         h = hashlib.sha256()
         for name, f in self.files.items():
             h.update(f"{name}\0{f.key}\0{f.digest}\n".encode("utf-8", "surrogateescape"))
+        for name, e in self.entries.items():  # none: the id is as it was before entries
+            h.update(f"entry\0{name}\0{e}\n".encode("utf-8", "surrogateescape"))
         return h.hexdigest()[:12]
 
     @property
@@ -137,12 +144,44 @@ def build(settings: Settings, *, scanned: ScanResult | None = None) -> Build:
     """
     if scanned is None:
         scanned = scan(settings.sources, ignore=settings.ignore)
-    return _Builder(settings).run(scanned)
+    bundles = bundles_in(settings.sources)  # read once: for trust and for the entry points
+    result = _Builder(settings, bundles).run(scanned)
+    return _with_bundles(result, settings, bundles)
+
+
+def _with_bundles(result: Build, settings: Settings, bundles: Sequence[SourceBundle]) -> Build:
+    """The build with its bundles' entry points, checked for another base URL."""
+    if not bundles:
+        return result
+    files = result.files
+    problems = base_mismatches(
+        bundles,
+        {name: f.key for name, f in files.items()},
+        {name: f.source for name, f in files.items() if f.content is None},
+        settings.base_url,
+    )
+    if problems and settings.strict:
+        raise SourceError(
+            "bundler output was built for another base URL:\n  "
+            + "\n  ".join(problems)
+            + f"\n{_BASE_HINT}"
+        )
+    warnings = tuple(problems) + ((_BASE_HINT,) if problems else ())
+    return replace(
+        result, entries=entry_points(bundles, files), warnings=result.warnings + warnings
+    )
+
+
+_BASE_HINT = (
+    "build the front end with a relative base (Vite: base: './'; webpack: publicPath: 'auto') "
+    "or with base_url as its base, so that its files find each other where they are published"
+)
 
 
 class _Builder:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, bundles: Sequence[SourceBundle]) -> None:
         self.settings = settings
+        self.bundles = bundles
         self.trust = TrustRules.none()
         self.root_url_path = settings.root_url_path
         self.built: dict[str, BuiltFile] = {}
@@ -150,7 +189,7 @@ class _Builder:
 
     def run(self, scanned: ScanResult) -> Build:
         files = scanned.files
-        self.trust = trust = TrustRules.from_settings(self.settings, scanned)
+        self.trust = trust = TrustRules.from_settings(self.settings, scanned, self.bundles)
         with ThreadPoolExecutor(max_workers=min(self.settings.jobs, 8)) as pool:
             results = list(pool.map(self._load, files.values()))
         parsed: dict[str, _Parsed] = {}

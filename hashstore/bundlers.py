@@ -35,19 +35,24 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Container, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from .errors import SourceError
+from .keys import quote_path
 
 __all__ = [
     "BundlerEntry",
     "BundlerManifest",
     "EntryFiles",
+    "SourceBundle",
+    "bundles_in",
+    "entry_points",
     "find_bundler_manifests",
     "read_bundler_manifest",
 ]
@@ -123,6 +128,10 @@ class BundlerManifest:
     source root."""
     entries: Mapping[str, BundlerEntry]
     """Every chunk and asset the manifest names, by its name there."""
+    directory: str = ""
+    """The bundler's output directory, relative to the source root (``""``: the root)."""
+    urls: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """webpack only: each URL as the manifest writes it (``publicPath`` + path) -> output."""
 
     def entry_points(self) -> Iterator[BundlerEntry]:
         """The entries a page loads with a tag: Vite's ``isEntry`` chunks, webpack's scripts,
@@ -238,6 +247,7 @@ class _Reader:
         self.root = os.path.abspath(root)
         self.output_directory = os.path.abspath(output_directory)
         self.outputs: set[str] = set()
+        self.urls: dict[str, str] = {}
 
     def fail(self, what: str) -> SourceError:
         return SourceError(what, path=str(self.path))
@@ -261,11 +271,14 @@ class _Reader:
         return inside
 
     def finish(self, kind: BundlerKind, entries: dict[str, BundlerEntry]) -> BundlerManifest:
+        directory = os.path.relpath(self.output_directory, self.root).replace(os.sep, "/")
         return BundlerManifest(
             path=self.path,
             kind=kind,
             outputs=frozenset(self.outputs),
             entries=MappingProxyType(dict(sorted(entries.items()))),
+            directory="" if directory == "." else directory,
+            urls=MappingProxyType(dict(sorted(self.urls.items()))),
         )
 
     # -- Vite -------------------------------------------------------------------------------
@@ -373,6 +386,7 @@ class _Reader:
                     "build the front end again (the manifest is stale)"
                 )
             file = self.output(relative, f"asset {name!r}")
+            self.urls[urls[name]] = file
             by_file.setdefault(file, name)
             loadable = posixpath.splitext(file)[1].lower() in (".js", ".mjs", ".css")
             entries[name] = BundlerEntry(name=name, file=file, is_entry=loadable, module=False)
@@ -444,4 +458,183 @@ class _Reader:
                 f"{where}: {url!r} names no file in {self.output_directory}; "
                 "build the front end again (the manifest is stale)"
             )
-        return self.output(relative, where)
+        file = self.output(relative, where)
+        self.urls[url] = file
+        return file
+
+
+# -- what a build takes from the bundler manifests ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceBundle:
+    """A bundler manifest found in one source root, with the root's logical prefix."""
+
+    prefix: str
+    """The root's logical prefix (``""`` or ``"vendor/"``): logical name = prefix + output."""
+    root: Path
+    """The source root (absolute)."""
+    manifest: BundlerManifest
+
+    def logical(self, output: str) -> str:
+        """The logical name of one of the manifest's outputs."""
+        return self.prefix + output
+
+
+def bundles_in(sources: Sequence[Path | str | tuple[str, Path | str]]) -> list[SourceBundle]:
+    """Every bundler manifest in the source roots, in root order (each root read once).
+
+    :param sources: the ``sources`` setting: directories or ``(prefix, directory)`` pairs.
+    :raises SourceError: a malformed or stale bundler manifest.
+    """
+    seen: set[tuple[str, str]] = set()
+    found = []
+    for spec in sources:
+        prefix, directory = spec if isinstance(spec, tuple) else ("", spec)
+        root = os.path.abspath(directory)
+        if (prefix, root) in seen or not os.path.isdir(root):
+            continue
+        seen.add((prefix, root))
+        for manifest in find_bundler_manifests(Path(root)):
+            found.append(SourceBundle(prefix + "/" if prefix else "", Path(root), manifest))
+    return found
+
+
+def entry_points(bundles: Sequence[SourceBundle], names: Container[str]) -> dict[str, EntryFiles]:
+    """The entry points a page can load, by the name the bundler gives them, with every file
+    as a logical name.
+
+    :param bundles: from :func:`bundles_in`.
+    :param names: the logical names of the build; every file an entry needs must be one.
+    :raises SourceError: an entry needs a file the build leaves out (the ``ignore`` setting),
+        or two manifests give the same entry name different files.
+    """
+    result: dict[str, EntryFiles] = {}
+    origin: dict[str, Path] = {}
+    for bundle in bundles:
+        manifest = bundle.manifest
+        for entry in manifest.entry_points():
+            files = manifest.files_of(entry.name)
+            logical = EntryFiles(
+                file=bundle.logical(files.file),
+                module=files.module,
+                imports=tuple(bundle.logical(name) for name in files.imports),
+                css=tuple(bundle.logical(name) for name in files.css),
+            )
+            for name in (logical.file, *logical.imports, *logical.css):
+                if name not in names:
+                    raise SourceError(
+                        f"entry {entry.name!r} needs {name!r}, which is not in the build; "
+                        "check the 'ignore' setting (and that no other root shadows it)",
+                        path=str(manifest.path),
+                    )
+            known = result.get(entry.name)
+            if known is not None and known != logical:
+                raise SourceError(
+                    f"entry {entry.name!r} is also in {origin[entry.name]}, for other files; "
+                    "give the bundles different entry names or publish them separately",
+                    path=str(manifest.path),
+                )
+            result[entry.name] = logical
+            origin.setdefault(entry.name, manifest.path)
+    return dict(sorted(result.items()))
+
+
+# Characters that end a URL in JavaScript and CSS source: quotes, brackets, spaces, separators.
+_URL_BOUNDARY = frozenset("\"'`()[]{}<>,;= \t\r\n\\")
+_SCANNED_FOR_BASE = (".js", ".mjs", ".cjs", ".css")
+_MAX_LISTED = 10
+
+
+def base_mismatches(
+    bundles: Sequence[SourceBundle],
+    keys: Mapping[str, str],
+    paths: Mapping[str, Path],
+    base_url: str,
+) -> list[str]:
+    """References in bundler output to its own files under another base URL than hashstore's.
+
+    A bundle built for ``base: "/"`` (Vite's default) or ``publicPath: "/static/"`` writes
+    root-relative URLs such as ``/assets/logo-DSY_3KWA.png`` into its CSS and JavaScript; once
+    published under ``base_url`` the files are elsewhere and the browser gets 404s. Relative
+    references (``./logo-DSY_3KWA.png``, Vite's ``base: "./"``, webpack's ``publicPath:
+    "auto"``) and URLs equal to where hashstore publishes the file are fine.
+
+    Found two ways: the URLs a webpack manifest gives (they start with ``publicPath``), and the
+    references to listed outputs written in the listed ``.js`` and ``.css`` files. Chunk URLs a
+    runtime builds from pieces (``"/" + name``) cannot be seen; the listed CSS and
+    ``new URL(..., import.meta.url)`` references usually give such a build away.
+
+    :param bundles: from :func:`bundles_in`.
+    :param keys: logical name -> the key it is published under (the build's).
+    :param paths: logical name -> the file to read, for the outputs to scan.
+    :param base_url: the ``base_url`` setting.
+    :returns: one line per file with problems, ``file: refers to URL, but it is published at
+        URL (and N more like it)``.
+    """
+    base_path = urlsplit(base_url).path if "//" in base_url else base_url
+    problems: dict[str, list[str]] = {}  # by the file that refers
+
+    def check(where: str, url: str, logical: str) -> None:
+        key = keys.get(logical)
+        if key is None:
+            return
+        expected = base_url + quote_path(key)
+        if url.startswith("/") and not url.startswith("//"):
+            fine = url == base_path + quote_path(key)
+        else:
+            fine = url.split(":", 1)[-1] == expected.split(":", 1)[-1]  # any scheme
+        if not fine:
+            problems.setdefault(where, []).append(
+                f"refers to {url}, but it is published at {expected}"
+            )
+
+    for bundle in bundles:
+        manifest = bundle.manifest
+        directory = manifest.directory + "/" if manifest.directory else ""
+        if manifest.kind == "webpack":
+            for url, output in manifest.urls.items():
+                if _is_rooted(url):
+                    check(str(manifest.path), url, bundle.logical(output))
+        by_tail: dict[str, list[str]] = {}
+        for output in manifest.outputs:
+            tail = output[len(directory) :] if output.startswith(directory) else output
+            by_tail.setdefault(posixpath.basename(tail), []).append(tail)
+        if not by_tail:
+            continue
+        pattern = re.compile("|".join(re.escape(b) for b in sorted(by_tail, key=len, reverse=True)))
+        for output in sorted(manifest.outputs):
+            if not output.endswith(_SCANNED_FOR_BASE):
+                continue
+            logical = bundle.logical(output)
+            path = paths.get(logical)
+            if path is None:
+                continue
+            try:
+                text = path.read_bytes().decode("utf-8", "surrogateescape")
+            except OSError as exc:
+                raise SourceError(f"cannot read the file: {exc.strerror}", path=str(path)) from exc
+            for match in pattern.finditer(text):
+                start = match.start()
+                while start > 0 and text[start - 1] not in _URL_BOUNDARY:
+                    start -= 1
+                url = text[start : match.end()]
+                if not _is_rooted(url):
+                    continue
+                for tail in by_tail[match.group()]:
+                    if url.endswith("/" + tail):
+                        check(logical, url, bundle.logical(directory + tail))
+                        break
+    lines = []
+    for where, found in problems.items():
+        unique = list(dict.fromkeys(found))
+        more = f" (and {len(unique) - 1} more like it)" if len(unique) > 1 else ""
+        lines.append(f"{where}: {unique[0]}{more}")
+    if len(lines) > _MAX_LISTED:
+        lines[_MAX_LISTED:] = [f"... and {len(lines) - _MAX_LISTED} more files"]
+    return lines
+
+
+def _is_rooted(url: str) -> bool:
+    """A root-relative (``/assets/x.js``) or absolute (``https://cdn/x.js``) URL."""
+    return url.startswith("/") or "://" in url

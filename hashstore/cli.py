@@ -17,10 +17,11 @@ from typing import Any, TextIO
 
 from . import __version__
 from .build import BuiltFile
-from .errors import HashstoreError
+from .errors import HashstoreError, UnknownAssetError
 from .manifest import Manifest
 from .publish import Plan, PublishReport, format_size, publish
 from .settings import Settings
+from .tags import render_asset_tag, render_entry_tags
 from .targets import open_target
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -194,8 +195,11 @@ def build_parser(
     p.set_defaults(handler=_publish)
 
     u = commands.add_parser("url", help="print the URL of a logical name from the manifest")
-    u.add_argument("name", help="logical name, e.g. css/app.css")
+    u.add_argument("name", help="logical name (css/app.css) or a bundler entry (src/main.js)")
     u.add_argument("--integrity", action="store_true", help="print the SRI value too")
+    u.add_argument(
+        "--tags", action="store_true", help="print the HTML tags that load it, with integrity"
+    )
     _add_options(u, _MANIFEST_OPTIONS, defaults, _FROM_MANIFEST)
     u.set_defaults(handler=_url)
 
@@ -427,6 +431,8 @@ def _print_report(report: PublishReport, args: argparse.Namespace, verbose: int)
             "left as written (--strict makes this an error)",
             file=sys.stderr,
         )
+    for warning in report.build.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if report.dry_run and verbose:
         for f in report.plan.missing:
             print(f"would upload {f.name} -> {f.key} ({format_size(f.size)})")
@@ -438,9 +444,28 @@ def _print_report(report: PublishReport, args: argparse.Namespace, verbose: int)
 def _url(args: argparse.Namespace, settings: Settings) -> int:
     url_base = settings.base_url if hasattr(args, "setting_base_url") else None
     manifest = Manifest.load(settings.manifest, url_base=url_base)
-    print(manifest.url(args.name))
+    name = args.name
+    entry = manifest.entries.get(name) if name not in manifest else None
+    if args.tags:
+
+        def resolve(n: str) -> tuple[str, str]:
+            return manifest.url(n), manifest.integrity(n)
+
+        if entry is not None:
+            print(render_entry_tags(entry, resolve))
+            return 0
+        try:
+            print(render_asset_tag(name, *resolve(name)))
+        except UnknownAssetError:
+            raise
+        except ValueError as exc:  # not .css, .js or .mjs
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    name = entry.file if entry is not None else name  # an entry's URL is its script's
+    print(manifest.url(name))
     if args.integrity:
-        print(manifest.integrity(args.name))
+        print(manifest.integrity(name))
     return 0
 
 

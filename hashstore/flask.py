@@ -46,7 +46,7 @@ from .errors import ConfigError, HashstoreError, ManifestError, SourceError
 from .manifest import Manifest
 from .scan import scan
 from .settings import Settings
-from .tags import render_asset_tag
+from .tags import render_asset_tag, render_entry_tags, render_import_map
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -58,7 +58,9 @@ __all__ = [
     "asset_integrity",
     "asset_tag",
     "asset_url",
+    "entry_tags",
     "hashstore_command",
+    "import_map",
 ]
 
 EXTENSION_KEY = "hashstore"
@@ -164,6 +166,8 @@ class HashStore:
             asset_url=state.url,
             asset_tag=state.tag,
             asset_integrity=state.integrity,
+            entry_tags=state.entry_tags,
+            import_map=state.import_map,
         )
 
 
@@ -278,6 +282,32 @@ class HashStoreState:
         url = self.url(name)
         integrity = self.integrity(name) or None
         return Markup(render_asset_tag(name, url, integrity, attrs))
+
+    def entry_tags(self, name: str) -> Markup:
+        """The tags that load a bundler's entry point (``src/main.js``): its stylesheets,
+        ``modulepreload`` links for its static imports and its ``<script type="module">``, each
+        with ``integrity`` and ``crossorigin`` (see :func:`hashstore.tags.render_entry_tags`).
+
+        :raises UnknownAssetError: no bundle in the published build has that entry point.
+        :raises ManifestError: there is no manifest (entry points come from a publish).
+
+        .. versionadded:: 0.2
+        """
+        manifest = self._require_manifest()
+        entry = manifest.entry_point(name)
+        return Markup(render_entry_tags(entry, lambda n: (manifest.url(n), manifest.integrity(n))))
+
+    def import_map(self) -> Markup:
+        """``<script type="importmap">`` for ``HASHSTORE_IMPORT_MAP``: each bare specifier
+        mapped to its hashed URL, with an ``integrity`` entry for each.
+
+        .. versionadded:: 0.2
+        """
+        return Markup(
+            render_import_map(
+                self.settings.import_map, lambda n: (self.url(n), self.integrity(n) or None)
+            )
+        )
 
     # Sources
 
@@ -521,6 +551,24 @@ def asset_tag(name: str, **attrs: Any) -> Markup:
     """A ``<link>`` or ``<script>`` tag with ``integrity`` and ``crossorigin`` for the current
     app, as the ``asset_tag`` template global."""
     return _state(current_app).tag(name, **attrs)
+
+
+def entry_tags(name: str) -> Markup:
+    """The tags that load a bundler's entry point for the current app, as the ``entry_tags``
+    template global.
+
+    .. versionadded:: 0.2
+    """
+    return _state(current_app).entry_tags(name)
+
+
+def import_map() -> Markup:
+    """The import map of ``HASHSTORE_IMPORT_MAP`` for the current app, as the ``import_map``
+    template global.
+
+    .. versionadded:: 0.2
+    """
+    return _state(current_app).import_map()
 
 
 @click.command(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .bundlers import EntryFiles
 from .errors import ManifestError, UnknownAssetError
 from .keys import integrity_of, quote_path, url_for_key
 
@@ -51,9 +52,14 @@ class Manifest(Mapping[str, ManifestEntry]):
     :param base_url: the base URL the manifest was written for; URLs use ``url_base`` if given.
     :param url_base: the base URL to build URLs with at runtime (default: ``base_url``).
     :param path: where the manifest was loaded from, for error messages.
+    :param entries: the entry points of the bundles in the build (see :meth:`entry_point`),
+        by the name the bundler gives them; each file they name must be in ``files``.
+
+    .. versionchanged:: 0.2
+       ``entries``: the optional ``"entries"`` section.
     """
 
-    __slots__ = ("_files", "_urls", "base_url", "path", "release", "url_base")
+    __slots__ = ("_files", "_urls", "base_url", "entries", "path", "release", "url_base")
 
     def __init__(
         self,
@@ -63,8 +69,18 @@ class Manifest(Mapping[str, ManifestEntry]):
         base_url: str,
         url_base: str | None = None,
         path: Path | None = None,
+        entries: Mapping[str, EntryFiles] | None = None,
     ) -> None:
         self._files = dict(sorted(files.items()))
+        self.entries: Mapping[str, EntryFiles] = dict(sorted((entries or {}).items()))
+        for entry_name, entry in self.entries.items():
+            for name in (entry.file, *entry.imports, *entry.css):
+                if name not in self._files:
+                    where = str(path) if path is not None else "manifest"
+                    raise ManifestError(
+                        f"{where}: entry {entry_name!r} names {name!r}, which is not in "
+                        "'files'; publish again"
+                    )
         self.release = release
         self.base_url = base_url
         self.url_base = url_base if url_base is not None else base_url
@@ -103,6 +119,28 @@ class Manifest(Mapping[str, ManifestEntry]):
         """The SRI ``integrity`` value of a logical name."""
         return self.entry(name).integrity
 
+    def entry_point(self, name: str) -> EntryFiles:
+        """The files a page loads for a bundler's entry point, by its source name
+        (``src/main.js`` for Vite, ``main`` or ``main.js`` for webpack).
+
+        :raises UnknownAssetError: no bundle in the build has that entry point.
+
+        .. versionadded:: 0.2
+        """
+        try:
+            return self.entries[name]
+        except KeyError:
+            pass
+        where = f"manifest {self.path}" if self.path is not None else "the manifest"
+        close = difflib.get_close_matches(name, self.entries, n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        known = "" if self.entries else " It has none: no bundler manifest was in the sources."
+        raise UnknownAssetError(
+            f"'{name}' is not an entry point in {where} (release {self.release}).{hint}{known} "
+            "Entry points are the names a bundler manifest gives them (src/main.js for Vite); "
+            "build the front end and publish again."
+        )
+
     def unknown(self, name: str) -> UnknownAssetError:
         """The error for a name that is not in the manifest, with close matches."""
         where = f"manifest {self.path}" if self.path is not None else "the manifest"
@@ -120,11 +158,11 @@ class Manifest(Mapping[str, ManifestEntry]):
             name: ManifestEntry(f.key, f.digest, f.size, f.integrity)
             for name, f in build.files.items()
         }
-        return cls(files, release=release, base_url=base_url)
+        return cls(files, release=release, base_url=base_url, entries=build.entries)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document, as in DESIGN.md."""
-        return {
+        """The JSON document, as in DESIGN.md; ``entries`` only when there are some."""
+        document: dict[str, Any] = {
             "hashstore": FORMAT_VERSION,
             "release": self.release,
             "base_url": self.base_url,
@@ -133,6 +171,17 @@ class Manifest(Mapping[str, ManifestEntry]):
                 for name, e in self._files.items()
             },
         }
+        if self.entries:
+            document["entries"] = {
+                name: {
+                    "file": e.file,
+                    "module": e.module,
+                    "imports": list(e.imports),
+                    "css": list(e.css),
+                }
+                for name, e in self.entries.items()
+            }
+        return document
 
     def to_json(self) -> bytes:
         """Deterministic JSON bytes: the same manifest always gives the same bytes."""
@@ -196,10 +245,10 @@ class Manifest(Mapping[str, ManifestEntry]):
             raise ManifestError(f"{where}: 'release' and 'base_url' must be strings")
         if not isinstance(files, dict):
             raise ManifestError(f"{where}: 'files' must be an object")
-        entries: dict[str, ManifestEntry] = {}
+        parsed: dict[str, ManifestEntry] = {}
         for name, item in files.items():
             try:
-                entries[name] = ManifestEntry(
+                parsed[name] = ManifestEntry(
                     key=_str(item["key"]),
                     sha256=_hex(item["sha256"]),
                     size=_int(item["size"]),
@@ -210,7 +259,46 @@ class Manifest(Mapping[str, ManifestEntry]):
                     f"{where}: entry {name!r} is malformed ({exc}); expected "
                     "{'key', 'sha256', 'size', 'integrity'}"
                 ) from None
-        return cls(entries, release=release, base_url=base_url, url_base=url_base, path=path)
+        return cls(
+            parsed,
+            release=release,
+            base_url=base_url,
+            url_base=url_base,
+            path=path,
+            entries=_entry_points(data.get("entries", {}), where),
+        )
+
+
+def _entry_points(section: object, where: str) -> dict[str, EntryFiles]:
+    """The optional ``entries`` section: ``{name: {"file", "module", "imports", "css"}}``."""
+    if not isinstance(section, dict):
+        raise ManifestError(f"{where}: 'entries' must be an object")
+    result = {}
+    for name, item in section.items():
+        try:
+            if not isinstance(item, dict):
+                raise TypeError(f"{item!r} is not an object")
+            module = item["module"]
+            if not isinstance(module, bool):
+                raise TypeError(f"module {module!r} is not true or false")
+            result[name] = EntryFiles(
+                file=_str(item["file"]),
+                module=module,
+                imports=_names(item["imports"]),
+                css=_names(item["css"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(
+                f"{where}: entry point {name!r} is malformed ({exc}); expected "
+                "{'file', 'module', 'imports', 'css'}"
+            ) from None
+    return result
+
+
+def _names(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"{value!r} is not a list")
+    return tuple(_str(item) for item in value)
 
 
 def _str(value: object) -> str:

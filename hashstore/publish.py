@@ -122,6 +122,7 @@ class PublishReport:
             "seconds": round(self.seconds, 3),
             "missing_references": [str(m) for m in self.plan.build.missing],
             "pinned": list(self.pinned),
+            "warnings": list(self.plan.build.warnings),
         }
 
 
@@ -388,6 +389,6 @@ def publish(
         raced=tuple(raced),
         restored=tuple(restored),
         seconds=time.perf_counter() - started,
-        warnings=tuple(str(m) for m in the_plan.build.missing),
+        warnings=tuple(str(m) for m in the_plan.build.missing) + the_plan.build.warnings,
         pinned=tuple(pins) if not dry_run else (),
     )

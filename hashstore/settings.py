@@ -168,6 +168,13 @@ class Settings:
     retries: int = field(
         default=5, metadata=_doc("Attempts per request for failures that are safe to retry.")
     )
+    import_map: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}),
+        metadata=_doc(
+            "Bare module specifiers the import map tag maps to hashed URLs, each to a logical "
+            'name, e.g. `{"lit": "vendor/lit/index.js"}`.'
+        ),
+    )
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -296,8 +303,32 @@ def _validate(s: Settings) -> None:
         "object_parameters",
         MappingProxyType({g: MappingProxyType(dict(p)) for g, p in s.object_parameters.items()}),
     )
+    _validate_import_map(s.import_map)
+    object.__setattr__(s, "import_map", MappingProxyType(dict(s.import_map)))
     object.__setattr__(s, "sources", tuple(_source_root(item) for item in s.sources))
     object.__setattr__(s, "manifest", Path(s.manifest))
+
+
+def _validate_import_map(value: object) -> None:
+    allowed = "a mapping of bare specifier -> logical name, e.g. {'lit': 'vendor/lit/index.js'}"
+    if not isinstance(value, Mapping):
+        raise _fail("import_map", value, allowed)
+    for specifier, name in value.items():
+        if not isinstance(specifier, str) or not isinstance(name, str) or not specifier or not name:
+            raise _fail("import_map", value, allowed)
+        if specifier.startswith(("/", "./", "../")) or "://" in specifier:
+            raise _fail(
+                "import_map",
+                value,
+                f"{specifier!r} is not a bare specifier (relative imports are "
+                "rewritten by the build and need no mapping)",
+            )
+        if specifier.endswith("/"):
+            raise _fail(
+                "import_map",
+                value,
+                f"{specifier!r} maps a prefix; hashed names need one entry per module",
+            )
 
 
 def _source_root(item: object) -> Path | tuple[str, Path]:

@@ -25,14 +25,14 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import translate
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from .bundlers import find_bundler_manifests
+from .bundlers import SourceBundle, bundles_in
 
 if TYPE_CHECKING:
     from .scan import ScanResult, SourceFile
@@ -63,12 +63,19 @@ class TrustRules:
         return cls(outputs=MappingProxyType({}), roots=frozenset(), globs=None, pattern=None)
 
     @classmethod
-    def from_settings(cls, settings: Settings, scanned: ScanResult) -> TrustRules:
+    def from_settings(
+        cls,
+        settings: Settings,
+        scanned: ScanResult,
+        bundles: Sequence[SourceBundle] | None = None,
+    ) -> TrustRules:
         """Read the bundler manifests of every source root and the trust settings.
 
         :param settings: ``sources``, ``prehashed`` and ``hashed_pattern`` are used.
         :param scanned: the scan of ``settings.sources``; an output counts only when the file
             under its logical name comes from the root whose manifest lists it.
+        :param bundles: the bundler manifests of the sources, if read already
+            (:func:`~hashstore.bundlers.bundles_in`).
         """
         directories: dict[Path, str] = {}
         for spec in settings.sources:
@@ -76,15 +83,14 @@ class TrustRules:
             directories.setdefault(Path(os.path.abspath(directory)), prefix)
         outputs: dict[str, str] = {}
         files = scanned.files
-        for root, prefix in directories.items():
-            if not root.is_dir():
-                continue
-            for bundle in find_bundler_manifests(root):
-                for output in sorted(bundle.outputs):
-                    logical = f"{prefix}/{output}" if prefix else output
-                    source = files.get(logical)
-                    if source is not None and source.root == root:
-                        outputs.setdefault(logical, str(bundle.path))
+        if bundles is None:
+            bundles = bundles_in(settings.sources)
+        for bundle in bundles:
+            for output in sorted(bundle.manifest.outputs):
+                logical = bundle.logical(output)
+                source = files.get(logical)
+                if source is not None and source.root == bundle.root:
+                    outputs.setdefault(logical, str(bundle.manifest.path))
         roots = frozenset(
             root
             for item in settings.prehashed

@@ -339,5 +339,6 @@ def manifest_for(
             release=manifest.release,
             base_url=manifest.base_url,
             url_base=url_base,
+            entries=manifest.entries,
         )
     return Manifest.load(settings.manifest, url_base=url_base)

@@ -24,7 +24,14 @@ try:
 except ImportError as exc:
     raise missing_framework("hashstore.django", "Django", exc) from exc
 
-from .assets import asset_integrity, asset_tag, asset_url
+from .assets import asset_integrity, asset_tag, asset_url, entry_tags, import_map
 from .storage import HashStoreStorage
 
-__all__ = ["HashStoreStorage", "asset_integrity", "asset_tag", "asset_url"]
+__all__ = [
+    "HashStoreStorage",
+    "asset_integrity",
+    "asset_tag",
+    "asset_url",
+    "entry_tags",
+    "import_map",
+]

@@ -13,12 +13,20 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 from django.utils.safestring import SafeString, mark_safe
 
-from ..errors import HashstoreError
+from ..errors import HashstoreError, ManifestError
 from ..settings import Settings
-from ..tags import render_asset_tag
+from ..tags import render_asset_tag, render_entry_tags, render_import_map
 from .storage import HashStoreStorage
 
-__all__ = ["asset_integrity", "asset_tag", "asset_url", "hashstore_storage", "help_defaults"]
+__all__ = [
+    "asset_integrity",
+    "asset_tag",
+    "asset_url",
+    "entry_tags",
+    "hashstore_storage",
+    "help_defaults",
+    "import_map",
+]
 
 
 def hashstore_storage() -> HashStoreStorage:
@@ -72,3 +80,39 @@ def asset_tag(name: str, **attrs: Any) -> SafeString:
     storage = hashstore_storage()
     html = render_asset_tag(name, storage.url(name), storage.integrity(name), attrs)
     return mark_safe(html)  # every value was escaped by render_asset_tag
+
+
+def entry_tags(name: str) -> SafeString:
+    """The tags that load a bundler's entry point (``src/main.js``, as Vite names it): a
+    ``<link rel="stylesheet">`` for each stylesheet it needs, a ``<link rel="modulepreload">``
+    for each module it imports statically and its ``<script type="module">``, each with
+    ``integrity`` and ``crossorigin`` (see :func:`hashstore.tags.render_entry_tags`).
+
+    :raises UnknownAssetError: no bundle in the published build has that entry point.
+    :raises ManifestError: there is no manifest: entry points come from ``collectstatic``.
+
+    .. versionadded:: 0.2
+    """
+    storage = hashstore_storage()
+    manifest = storage.manifest
+    if manifest is None:
+        raise ManifestError(
+            f"entry_tags({name!r}) needs the manifest {storage.hashstore_settings.manifest}, "
+            "which does not exist: run `manage.py collectstatic` (entry points come from the "
+            "bundler's manifest, read when publishing)"
+        )
+    entry = manifest.entry_point(name)
+    html = render_entry_tags(entry, lambda n: (storage.url(n), storage.integrity(n)))
+    return mark_safe(html)  # every value was escaped by render_entry_tags
+
+
+def import_map() -> SafeString:
+    """``<script type="importmap">`` for the ``import_map`` option: each bare specifier mapped
+    to its hashed URL, with an ``integrity`` entry for each (none in development).
+
+    .. versionadded:: 0.2
+    """
+    storage = hashstore_storage()
+    mapping = storage.hashstore_settings.import_map
+    html = render_import_map(mapping, lambda n: (storage.url(n), storage.integrity(n)))
+    return mark_safe(html)  # JSON with <, > and & escaped, in a fixed element

@@ -24,11 +24,23 @@ def asset_tag(name: str, **attrs: Any) -> Markup:
     return Markup(assets.asset_tag(name, **attrs))
 
 
+def entry_tags(name: str) -> Markup:
+    """:func:`hashstore.django.entry_tags` as Jinja2 markup."""
+    return Markup(assets.entry_tags(name))
+
+
+def import_map() -> Markup:
+    """:func:`hashstore.django.import_map` as Jinja2 markup."""
+    return Markup(assets.import_map())
+
+
 GLOBALS = {
     "static": static,
     "asset_url": assets.asset_url,
     "asset_integrity": assets.asset_integrity,
     "asset_tag": asset_tag,
+    "entry_tags": entry_tags,
+    "import_map": import_map,
 }
 """The globals :func:`environment` adds, for projects that build their own environment."""
 

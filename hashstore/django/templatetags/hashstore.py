@@ -1,4 +1,5 @@
-"""``{% load hashstore %}``: ``asset_tag``, ``asset_url`` and ``asset_integrity``.
+"""``{% load hashstore %}``: ``asset_tag``, ``asset_url``, ``asset_integrity``, ``entry_tags``
+and ``import_map``.
 
 ``{% asset_tag "css/app.css" %}`` gives ``<link rel="stylesheet" href="..."
 integrity="sha256-..." crossorigin="anonymous">``; ``.js`` a ``<script>``, ``.mjs`` a module
@@ -32,6 +33,16 @@ def asset_tag(name: str, **attrs: Any) -> SafeString:
     return assets.asset_tag(name, **attrs)
 
 
+def entry_tags(name: str) -> SafeString:
+    """The stylesheets, module preloads and module script of a bundler's entry point."""
+    return assets.entry_tags(name)
+
+
+def import_map() -> SafeString:
+    """``<script type="importmap">`` for the ``import_map`` option, with integrity."""
+    return assets.import_map()
+
+
 # Registered by call rather than as decorators, which would make the functions untyped for mypy.
-for tag in (asset_url, asset_integrity, asset_tag):
+for tag in (asset_url, asset_integrity, asset_tag, entry_tags, import_map):
     register.simple_tag(tag)
