@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from hashstore.errors import KeptNameChangedError
+from hashstore.errors import KeptNameChangedError, PublishError
 from hashstore.manifest import Manifest
 from hashstore.publish import publish
 from hashstore.settings import MIB, Settings
 from hashstore.targets.base import RELEASES_PREFIX
+from hashstore.targets.s3 import S3Target
 
 from .helpers import make_tree, tree_bytes
 
@@ -342,3 +343,37 @@ def test_a_stored_sha256_decides_without_reading(
     assert s3_proxy.operations["HeadObject"] == 1
     assert "GetObject" not in s3_proxy.operations
     assert s3_bucket.get(name) == b"a{color:red}"
+
+
+def test_a_kept_name_stored_meanwhile_with_other_bytes_fails_the_upload(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another publisher stores the kept name between the listing and the upload (412): the
+    stored object is compared as a listed one would be, never taken on its size."""
+    name = "vendor/lib-1a2b3c4d.js"
+    make_tree(tmp_path / "src", {name: "export const a = 1;\n", "x.txt": "x"})
+    settings = s3_bucket.settings(
+        sources=(tmp_path / "src",),
+        manifest=tmp_path / "hs.json",
+        endpoint_url=s3_proxy.url,
+        prehashed=("vendor/*",),
+    )
+    target = S3Target(settings)
+    listing = target.find_objects
+
+    def race(keys: Any) -> Any:
+        found = listing(keys)
+        s3_bucket.client.put_object(
+            Bucket=s3_bucket.name, Key=s3_bucket.prefix + name, Body=b"export const a = 2;\n"
+        )
+        return found
+
+    monkeypatch.setattr(target, "find_objects", race)
+    with target, pytest.raises(PublishError) as info:
+        publish(settings, target=target)
+    assert f"{name} keeps its own name, and another publisher stored it meanwhile" in str(
+        info.value
+    )
+    assert "holds other bytes of the same size" in str(info.value)
+    assert s3_bucket.get(name) == b"export const a = 2;\n"
+    assert not settings.manifest.exists()

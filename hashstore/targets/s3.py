@@ -431,6 +431,10 @@ class S3Target:
         """``None`` if the object under ``file.key`` holds ``file``'s bytes, else what differs."""
         if info.size != file.size:
             return f"holds {info.size:,} bytes; this build has {file.size:,}"
+        if info.sha256 is not None:  # from a HeadObject already made
+            if info.sha256 == file.digest:
+                return None
+            return f"holds other bytes of the same size ({file.size:,}; SHA-256 {info.sha256})"
         part_size = self._multipart.part_size(file.size)
         threshold = self._settings.multipart_threshold
         if info.etag == expected_etag(file, multipart_threshold=threshold, part_size=part_size):
@@ -555,6 +559,18 @@ class S3Target:
             raise TargetError(
                 f"PutObject {where}: the store refused to create the key as existing (412) but "
                 f"has no object there; {RERUN}",
+                operation="PutObject",
+                bucket=self.bucket,
+                key=file.key,
+            )
+        if file.key == file.name:  # a kept name: stored meanwhile, so prove the same bytes
+            differs = self._compare(file, info)
+            if differs is None:
+                return False
+            raise TargetError(
+                f"PutObject {where}: {file.name} keeps its own name, and another publisher "
+                f"stored it meanwhile: the key {differs}. Nothing was overwritten; see "
+                "KeptNameChangedError in the troubleshooting guide",
                 operation="PutObject",
                 bucket=self.bucket,
                 key=file.key,
