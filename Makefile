@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # tox finds the other Pythons through pyenv when it is there (CI and the developers' machines).
 PYENV_BINS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-9]\.[0-9]+$$'); do printf '%s:' "$$(pyenv root)/versions/$$v/bin"; done)
 
-.PHONY: venv test lint typecheck pytest services thirdparty demo bench docs test-edges test-matrix \
+.PHONY: venv test lint typecheck pytest services thirdparty frontend demo bench docs test-edges test-matrix \
 	package-check test-rgw clean
 
 $(STAMP): pyproject.toml
@@ -37,7 +37,14 @@ thirdparty: $(STAMP)
 	@if command -v npm >/dev/null 2>&1; then $(BIN)/python bench/thirdparty.py; \
 	else echo "npm not found: tests/test_thirdparty.py will skip the npm packages"; fi
 
-pytest: $(STAMP) services thirdparty
+# The Vite and webpack fixture projects for tests/test_browser_bundles.py: `npm ci` once per
+# lock file and a build once per change of their inputs, cached in build/frontend/.
+frontend: $(STAMP)
+	@bash scripts/ensure-debian.sh npm || true
+	@if command -v npm >/dev/null 2>&1; then $(BIN)/python -m tests.frontend_fixtures; \
+	else echo "npm not found: tests/test_browser_bundles.py will skip the bundler projects"; fi
+
+pytest: $(STAMP) services thirdparty frontend
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest docs

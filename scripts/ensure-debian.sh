@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Make sure a program the tests or the demo need is installed from Debian's packages.
 #
-#   bash scripts/ensure-debian.sh nginx|chromium|radosgw
+#   bash scripts/ensure-debian.sh nginx|chromium|radosgw|npm
 #
 # nginx: the rolling-deploy simulation and its test; chromium: tests/test_browser.py; radosgw:
-# Ceph's S3 server (with a monitor and an OSD) for `make test-rgw`.
+# Ceph's S3 server (with a monitor and an OSD) for `make test-rgw`; npm (with Node.js): the
+# pinned npm packages and the Vite and webpack fixture projects the tests build.
 #
 # Idempotent: when the programs are already installed it only says so. Otherwise it installs the
 # packages with apt-get (as root, or through passwordless sudo) without starting any system
@@ -18,7 +19,8 @@ case "$what" in
     chromium) packages=(chromium); programs=("chromium|chromium-browser") ;;
     radosgw)  packages=(radosgw ceph-mon ceph-osd ceph-common)
               programs=(radosgw radosgw-admin ceph-mon ceph-osd ceph monmaptool) ;;
-    *) echo "usage: $0 nginx|chromium|radosgw" >&2; exit 2 ;;
+    npm)      packages=(nodejs npm); programs=(npm node) ;;
+    *) echo "usage: $0 nginx|chromium|radosgw|npm" >&2; exit 2 ;;
 esac
 me="ensure-$what"
 fail() { echo "$me: $*" >&2; exit 1; }
@@ -47,6 +49,7 @@ version() {
         nginx) "$1" -v 2>&1 | sed 's/^nginx version: //' ;;
         chromium) "$1" --version 2>/dev/null | head -n1 || echo "version unknown" ;;
         radosgw) "$(find_program ceph)" --version 2>/dev/null | head -n1 || echo "version unknown" ;;
+        npm) echo "npm $("$1" --version 2>/dev/null), node $("$(find_program node)" --version 2>/dev/null)" ;;
     esac
 }
 found() { find_program "${programs[0]}"; }

@@ -154,8 +154,13 @@ def _publish(tmp_path: Path, s3_bucket: S3Bucket) -> tuple[Manifest, str, str]:
     return manifest, base_url, base_url + "index.html"
 
 
-def _run(browser: Chromium, url: str) -> tuple[Any, dict[str, dict[str, Any]], list[str]]:
-    """Open ``url``; (the page's ``esmResult``, request id -> request, console errors)."""
+def _run(
+    browser: Chromium, url: str, expression: str = "window.esmResult"
+) -> tuple[Any, dict[str, dict[str, Any]], list[str]]:
+    """Open ``url``; (``expression``'s value, awaited, request id -> request, console errors).
+
+    Also used by ``test_browser_bundles.py``.
+    """
     target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
         "sessionId"
@@ -167,7 +172,7 @@ def _run(browser: Chromium, url: str) -> tuple[Any, dict[str, dict[str, Any]], l
     browser.wait("Page.loadEventFired", timeout=60)
     evaluated = browser.send(
         "Runtime.evaluate",
-        {"expression": "window.esmResult", "awaitPromise": True, "returnByValue": True},
+        {"expression": expression, "awaitPromise": True, "returnByValue": True},
         session=session,
         timeout=60,
     )
