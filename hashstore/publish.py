@@ -252,7 +252,8 @@ def execute(
 
     if not the_plan.missing:
         return uploaded, raced
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hashstore-upload") as pool:
+    workers = target.upload_workers(jobs)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hashstore-upload") as pool:
         futures = {pool.submit(upload, f): f for f in the_plan.missing}
         for future in as_completed(futures):
             f = futures[future]

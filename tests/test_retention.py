@@ -350,7 +350,11 @@ def test_age_is_the_stores_last_modified(tmp_path: Path) -> None:
     stray = make_tree(tmp_path / "stray", {"img/upload-in-progress.png": b"half"})
     target.put_if_absent(
         BuiltFile(
-            "x", "img/upload-in-progress.png", "0" * 64, 4, stray / "img/upload-in-progress.png"
+            "x",
+            "img/upload-in-progress.png",
+            hashlib.sha256(b"half").hexdigest(),
+            4,
+            stray / "img/upload-in-progress.png",
         )
     )
     now = T0 + 10 * DAY

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from ..errors import TargetError
+
 if TYPE_CHECKING:
     from ..build import BuiltFile
 
@@ -41,6 +43,9 @@ target's root."""
 
 PRUNE_LOCK_KEY = ".hashstore/prune.lock"
 """Written by a prune that deletes before it lists anything, deleted when it ends."""
+
+READ_CHUNK = 1024 * 1024
+"""Bytes a streaming read (:meth:`Target.iter_bytes`) yields at a time, at most."""
 
 PENDING_GRACE = timedelta(days=1)
 """How long a pending marker without a newer release record, and the prune lock, count.
@@ -74,6 +79,37 @@ def check_record_key(key: str) -> str:
     if not key.startswith(HASHSTORE_PREFIX) or key == HASHSTORE_PREFIX:
         raise ValueError(f"{key!r} is not a key under {HASHSTORE_PREFIX}")
     return key
+
+
+def changed_since_build(
+    file: BuiltFile,
+    *,
+    size: int,
+    digest: str | None,
+    where: str,
+    operation: str,
+    bucket: str | None = None,
+) -> TargetError:
+    """The error for a source file whose bytes are no longer those the build hashed.
+
+    Every target checks the bytes it stores against the build's digest, so a file rewritten
+    between the build and its upload (a front-end build still running, an editor saving) is
+    refused, never stored under a hashed key that names other bytes.
+
+    :param size: bytes read now (at least ``file.size + 1`` when the file grew).
+    :param digest: their hex SHA-256, when they were all read.
+    :param where: the hashed key's location, for the message (nothing was stored there).
+    """
+    now = f"{size:,} bytes" + (f", SHA-256 {digest[:12]}…" if digest else "")
+    return TargetError(
+        f"{file.source} changed since the build read it (now {now}; the build hashed "
+        f"{file.size:,} bytes, SHA-256 {file.digest[:12]}…), so nothing was stored under "
+        f"{where}. Something wrote to the source directory during the publish: let it finish, "
+        "then publish again (the build hashes the file as it is then)",
+        operation=operation,
+        bucket=bucket,
+        key=file.key,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +179,22 @@ class Target(Protocol):
     def put_if_absent(self, file: BuiltFile) -> bool:
         """Store ``file`` under ``file.key`` unless that key exists.
 
-        :returns: ``True`` if this call created the object, ``False`` if an object of the same
-            size was already there (another publisher, or an earlier run).
-        :raises TargetError: the store failed, or the key holds an object of another size.
+        The bytes stored are the build's: each target checks them against ``file.digest`` (a
+        directory hashes its copy before linking it into place; S3 sends the digest as the
+        upload checksum) and refuses a source file that changed since the build.
+
+        :returns: ``True`` if this call created the object, ``False`` if an object with the
+            same bytes was already there (another publisher, or an earlier run).
+        :raises TargetError: the store failed, the key holds other bytes, or the source file
+            changed since the build (:func:`changed_since_build`).
+        """
+        ...
+
+    def upload_workers(self, jobs: int) -> int:
+        """How many uploads to run at once, at most ``jobs`` (the setting).
+
+        A bucket is network-bound and takes ``jobs`` as it is; a directory is bound by the
+        kernel's file creation, where more threads than cores only queue on the same locks.
         """
         ...
 
@@ -164,7 +213,17 @@ class Target(Protocol):
         ...
 
     def read(self, key: str) -> bytes:
-        """The whole body of an object (release records, verification)."""
+        """The whole body of an object (release records: small JSON)."""
+        ...
+
+    def iter_bytes(self, key: str, *, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+        """The body of an object in chunks of at most ``chunk_size`` bytes, for hashing.
+
+        Memory stays bounded whatever the object's size (``verify --deep``). The object is
+        opened on the first ``next()`` and closed when the iterator ends or is closed.
+
+        :raises TargetError: no such object, or the store failed (also mid-stream).
+        """
         ...
 
     def stat(self, key: str) -> ObjectInfo | None:

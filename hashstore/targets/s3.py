@@ -46,7 +46,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from ..errors import ConfigError, TargetError
 from ..media_types import content_type
-from .base import ObjectInfo, check_record_key, release_key
+from .base import READ_CHUNK, ObjectInfo, check_record_key, release_key
 from .capabilities import CAPABILITIES_KEY, Capabilities
 from .s3_errors import (
     CHECKSUM_CODES,
@@ -515,6 +515,10 @@ class S3Target:
             else:
                 return True
 
+    def upload_workers(self, jobs: int) -> int:
+        """``jobs``: uploads wait on the network, so each worker is one request in flight."""
+        return jobs
+
     def _upload_parameters(self, name: str) -> dict[str, Any]:
         parameters: dict[str, Any] = {
             "ContentType": content_type(name),
@@ -657,6 +661,27 @@ class S3Target:
             raise self._translate(exc, "GetObject", key) from exc
         except (BotoCoreError, OSError) as exc:
             raise self._translate(exc, "GetObject", key) from exc
+
+    def iter_bytes(self, key: str, *, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+        """The body of an object in chunks, read from the response as it arrives.
+
+        With ``checksum = 'sha256'`` the store's checksum is asked for and botocore checks it
+        once the last chunk is read; the body is closed however the iteration ends.
+
+        :raises TargetError: no such object, or the store failed (also mid-stream).
+        """
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + key}
+        if self._settings.checksum == "sha256":
+            request["ChecksumMode"] = "ENABLED"
+        answer = self._call("GetObject", key, self._client.get_object, **request)
+        body = answer["Body"]
+        try:
+            while chunk := body.read(chunk_size):
+                yield chunk
+        except (BotoCoreError, OSError) as exc:
+            raise self._translate(exc, "GetObject", key) from exc
+        finally:
+            body.close()
 
     def stat(self, key: str) -> ObjectInfo | None:
         """Size, time, SHA-256, ETag and headers of one object (``HeadObject``); ``None`` if absent.
