@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 # tox finds the other Pythons through pyenv when it is there (CI and the developers' machines).
 PYENV_BINS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-9]\.[0-9]+$$'); do printf '%s:' "$$(pyenv root)/versions/$$v/bin"; done)
 
-.PHONY: venv test lint typecheck pytest services thirdparty frontend demo bench docs test-edges test-matrix \
-	package-check test-rgw clean
+.PHONY: venv test lint typecheck pytest services thirdparty frontend demo bench docs docs-config \
+	test-edges test-matrix package-check test-rgw clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,7 +57,12 @@ $(DOCS_STAMP): docs/requirements.txt $(STAMP)
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
+	$(BIN)/python docs/_ext/hashstore_settings.py --check
 	$(BIN)/sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
+
+# docs/configuration.md's option table, generated from Settings and the parser (checked in).
+docs-config: $(STAMP)
+	$(BIN)/python docs/_ext/hashstore_settings.py
 
 demo: $(STAMP)
 	bash scripts/ensure-nginx.sh

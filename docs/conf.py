@@ -11,7 +11,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "_ext"))  # hashstore_settings: the generated option table
+sys.path.insert(0, str(HERE / "_ext"))  # hashstore_settings: version() (and the option table)
 sys.path.insert(0, str(HERE.parent))  # hashstore itself, for autodoc, without installing it
 
 import hashstore_settings  # noqa: E402
@@ -24,7 +24,6 @@ release = hashstore_settings.version()
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
-    "hashstore_settings",
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"

@@ -7,22 +7,24 @@ its ``metadata["doc"]``. Command-line flags are read from the real parser
 (``hashstore.django.storage.OPTION_NAMES``), so a field without a flag shows "none" rather than
 a flag that does not exist.
 
-In a page, the ``hashstore-settings`` directive (in MyST, a fenced ``{hashstore-settings}``
-block) renders :func:`render_markdown`. The functions here import nothing from Sphinx, so
-``tests/test_docs.py`` checks the table without building the manual.
+The table is plain Markdown checked into ``docs/configuration.md`` between two comment lines, so
+it reads the same on GitHub and in the built manual. After changing a setting or a flag, rewrite
+it with ``make docs-config`` (``python docs/_ext/hashstore_settings.py``); ``--check`` exits 1
+when the page is stale, and ``tests/test_docs.py`` fails then too.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["OptionRow", "cli_flags", "option_rows", "render_markdown", "setup", "version"]
+__all__ = ["OptionRow", "cli_flags", "option_rows", "render_markdown", "update_page", "version"]
 
 NOT_AVAILABLE = "none"
 """What a cell says when an adapter has no spelling for a field."""
@@ -169,58 +171,48 @@ def option_rows() -> list[OptionRow]:
     return rows
 
 
+PAGE = Path(__file__).resolve().parent.parent / "configuration.md"
+BEGIN = "<!-- The table below is generated: `make docs-config` rewrites it. -->"
+END = "<!-- End of the generated table. -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def render_markdown() -> str:
-    """The reference as a MyST ``list-table``: one row per option, with its three spellings
-    stacked in the first cell, so that the table fits a page."""
+    """The reference as a Markdown table (GitHub's and MyST's), one row per option."""
     lines = [
-        "```{list-table}",
-        ":header-rows: 1",
-        ":widths: 30 22 48",
-        "",
-        "* - Option",
-        "  - Type and default",
-        "  - What it does",
+        "| Option | Django | Flask | Command line | Type | Default | What it does |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in option_rows():
-        lines += [
-            f"* - **{row.name}**",
-            "",
-            f"    Django: {row.django}",
-            "",
-            f"    Flask: {row.flask}",
-            "",
-            f"    Command line: {row.cli}",
-            f"  - {row.type}",
-            "",
-            f"    Default: {row.default}",
-            f"  - {row.doc}",
-        ]
-    lines.append("```")
+        cells = (row.name, row.django, row.flask, row.cli, row.type, row.default, row.doc)
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def setup(app: Any) -> dict[str, Any]:
-    """Register the ``hashstore-settings`` directive (Sphinx imported here only)."""
-    from docutils import nodes
-    from docutils.statemachine import StringList
-    from sphinx.util.docutils import SphinxDirective
+def update_page(text: str) -> str:
+    """``docs/configuration.md``'s text with the table between its markers rendered afresh."""
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    return text[:start] + "\n\n" + render_markdown() + "\n" + text[end:]
 
-    import hashstore.cli
-    import hashstore.settings
 
-    class SettingsTable(SphinxDirective):
-        """Render every Settings field as a table; rebuilt when settings.py or cli.py change."""
+def main(argv: list[str]) -> int:
+    """Rewrite the table in ``docs/configuration.md``; with ``--check``, only say if it is stale."""
+    text = PAGE.read_text(encoding="utf-8")
+    fresh = update_page(text)
+    if "--check" in argv:
+        if fresh != text:
+            print(f"{PAGE} is stale: run `make docs-config`", file=sys.stderr)
+            return 1
+        return 0
+    if fresh != text:
+        PAGE.write_text(fresh, encoding="utf-8")
+        print(f"rewrote the table in {PAGE}")
+    return 0
 
-        has_content = False
 
-        def run(self) -> list[nodes.Node]:
-            for module in (hashstore.settings, hashstore.cli):
-                if module.__file__:
-                    self.env.note_dependency(module.__file__)
-            container = nodes.container(classes=["hashstore-settings"])
-            text = StringList(render_markdown().splitlines(), source="hashstore.settings")
-            self.state.nested_parse(text, self.content_offset, container)
-            return [container]
-
-    app.add_directive("hashstore-settings", SettingsTable)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
+if __name__ == "__main__":
+    sys.path.insert(0, str(PAGE.parent.parent))  # the checkout's hashstore
+    sys.exit(main(sys.argv[1:]))
