@@ -24,6 +24,7 @@ from typing import BinaryIO
 from .bundlers import EntryFiles, SourceBundle, base_mismatches, bundles_in, entry_points
 from .errors import MissingReference, MissingReferenceError, SourceError
 from .keys import integrity_of, quote_path
+from .progress import SILENT, Progress
 from .references import Reference, finder_for, format_url, locate, split_suffix
 from .scan import ScanResult, SourceFile, scan
 from .settings import Settings
@@ -132,20 +133,28 @@ class _Parsed:
         return self.encoding.encode(self.text)
 
 
-def build(settings: Settings, *, scanned: ScanResult | None = None) -> Build:
+def build(
+    settings: Settings, *, scanned: ScanResult | None = None, progress: Progress | None = None
+) -> Build:
     """Scan the settings' sources and build them.
 
     :param settings: ``sources``, ``ignore``, ``hash_length``, ``hashed_pattern``,
         ``prehashed``, ``static_url_path``/``base_url``, ``strict``, ``allow_missing`` and
         ``jobs`` are used.
     :param scanned: a scan made already (adapters that scanned once to report on it).
+    :param progress: told of the ``scanning`` and ``hashing`` phases, and checked for a stop
+        before each file is read.
     :raises SourceError: an unreadable or invalid source file.
     :raises MissingReferenceError: ``strict`` is set and some references point nowhere.
+    :raises Interrupted: ``progress`` asked to stop.
     """
+    progress = progress if progress is not None else SILENT
     if scanned is None:
+        progress.phase("scanning")
         scanned = scan(settings.sources, ignore=settings.ignore)
+    progress.phase("hashing", len(scanned.files))
     bundles = bundles_in(settings.sources)  # read once: for trust and for the entry points
-    result = _Builder(settings, bundles).run(scanned)
+    result = _Builder(settings, bundles, progress).run(scanned)
     return _with_bundles(result, settings, bundles)
 
 
@@ -179,9 +188,12 @@ _BASE_HINT = (
 
 
 class _Builder:
-    def __init__(self, settings: Settings, bundles: Sequence[SourceBundle]) -> None:
+    def __init__(
+        self, settings: Settings, bundles: Sequence[SourceBundle], progress: Progress
+    ) -> None:
         self.settings = settings
         self.bundles = bundles
+        self.progress = progress
         self.trust = TrustRules.none()
         self.root_url_path = settings.root_url_path
         self.built: dict[str, BuiltFile] = {}
@@ -191,7 +203,7 @@ class _Builder:
         files = scanned.files
         self.trust = trust = TrustRules.from_settings(self.settings, scanned, self.bundles)
         with ThreadPoolExecutor(max_workers=min(self.settings.jobs, 8)) as pool:
-            results = list(pool.map(self._load, files.values()))
+            results = list(pool.map(self._load_counted, files.values()))
         parsed: dict[str, _Parsed] = {}
         for item in results:
             if isinstance(item, BuiltFile):
@@ -212,6 +224,13 @@ class _Builder:
         return Build(
             files=dict(sorted(self.built.items())), missing=missing, scanned=scanned, kept=kept
         )
+
+    def _load_counted(self, source: SourceFile) -> BuiltFile | _Parsed:
+        # Checked before reading: once stopped, every file still queued returns at once.
+        self.progress.check("interrupted while hashing")
+        loaded = self._load(source)
+        self.progress.advance()
+        return loaded
 
     def _load(self, source: SourceFile) -> BuiltFile | _Parsed:
         finder = finder_for(source.name)

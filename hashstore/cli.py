@@ -10,15 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timezone
 from typing import Any, TextIO
 
 from . import __version__
 from .build import BuiltFile
-from .errors import HashstoreError, UnknownAssetError
+from .errors import HashstoreError, Interrupted, UnknownAssetError
+from .interrupts import stop_on_signals
 from .manifest import Manifest
+from .progress import Progress, StatusLine
 from .publish import Plan, PublishReport, format_size, publish
 from .settings import Settings
 from .tags import render_asset_tag, render_entry_tags
@@ -192,6 +194,7 @@ def build_parser(
     )
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument("-v", "--verbose", action="count", default=0, help="a line per file")
+    _add_quiet(p)
     p.set_defaults(handler=_publish)
 
     u = commands.add_parser("url", help="print the URL of a logical name from the manifest")
@@ -289,6 +292,7 @@ def add_verify_arguments(parser: argparse.ArgumentParser, defaults: Settings | N
         help="also fetch every URL: bytes, Cache-Control immutable, Content-Type",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report")
+    _add_quiet(parser)
 
 
 def add_prune_arguments(parser: argparse.ArgumentParser, defaults: Settings | None = None) -> None:
@@ -314,6 +318,16 @@ def add_prune_arguments(parser: argparse.ArgumentParser, defaults: Settings | No
     )
     parser.add_argument("--yes", action="store_true", help="delete (default: print the plan only)")
     parser.add_argument("--json", action="store_true", help="print a JSON report")
+    _add_quiet(parser)
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress line on the terminal (results and errors still print)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, defaults: Settings) -> Settings:
@@ -357,34 +371,23 @@ def main(
     try:
         settings = _settings(args, defaults if defaults is not None else Settings())
         return handler(args, settings)
+    except Interrupted as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
     except HashstoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
-class _Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.total = self.done = 0
-        self.lock = threading.Lock()
-
-    def start(self, the_plan: Plan) -> None:
-        self.total = len(the_plan.missing)
-        self.enabled = self.enabled and self.total >= 20
-
-    def step(self, _file: BuiltFile, _created: bool) -> None:
-        if not self.enabled:
-            return
-        with self.lock:
-            self.done += 1
-            filled = 30 * self.done // self.total
-            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}")
-            if self.done == self.total:
-                self.stream.write("\r" + " " * 50 + "\r")
-            self.stream.flush()
+@contextmanager
+def running(args: argparse.Namespace, err: TextIO) -> Iterator[Progress]:
+    """The progress of one command: a status line on ``err`` when it is a terminal (unless
+    ``--quiet``, ``--json`` or ``-v``), and SIGINT/SIGTERM turned into a stop at the next safe
+    point (:mod:`hashstore.interrupts`)."""
+    quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
+    quiet = quiet or getattr(args, "verbose", 0)
+    with stop_on_signals() as stop:
+        yield StatusLine(err, enabled=False if quiet else None, stop=stop)
 
 
 def _publish(args: argparse.Namespace, settings: Settings) -> int:
@@ -392,11 +395,9 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
         raise HashstoreError(
             "no source directories: give them as arguments (hashstore publish SRC... --to TARGET)"
         )
-    progress = _Progress(sys.stderr)
     verbose: int = args.verbose
 
     def on_plan(the_plan: Plan) -> None:
-        progress.start(the_plan)
         if verbose and not args.json:
             scanned = the_plan.build.scanned
             for shadow in scanned.shadowed if scanned is not None else ():
@@ -406,14 +407,19 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
             print(f"existing objects found by: {the_plan.strategy}")
 
     def on_file(f: BuiltFile, created: bool) -> None:
-        progress.step(f, created)
         if verbose and not args.json:
             note = "" if created else " (stored meanwhile by another publisher)"
             print(f"uploaded {f.name} -> {f.key} ({format_size(f.size)}){note}")
 
-    report = publish(
-        settings, dry_run=args.dry_run, on_file=on_file, on_plan=on_plan, pins=args.pin
-    )
+    with running(args, sys.stderr) as progress:
+        report = publish(
+            settings,
+            dry_run=args.dry_run,
+            on_file=on_file,
+            on_plan=on_plan,
+            pins=args.pin,
+            progress=progress,
+        )
     _print_report(report, args, verbose)
     return 0
 
@@ -558,34 +564,34 @@ def run_verify(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         from .verify import VerifyReport, manifest_for, verify
 
         manifest = manifest_for(settings, target, release=args.release_id, url_base=url_base)
-        report = verify(settings, manifest, deep=args.deep, via_cdn=args.via_cdn, target=target)
-        pinned: list[tuple[list[str], VerifyReport]] = []
+        checks: list[tuple[list[str], Manifest]] = [([], manifest)]
         if args.release_id is None and args.pins:
             for release, names in pinned_releases(target, jobs=settings.jobs).items():
                 if release != manifest.release:
-                    checked = manifest_for(settings, target, release=release, url_base=url_base)
-                    pinned.append(
-                        (
-                            names,
-                            verify(
-                                settings,
-                                checked,
-                                deep=args.deep,
-                                via_cdn=args.via_cdn,
-                                target=target,
-                            ),
-                        )
-                    )
+                    pinned = manifest_for(settings, target, release=release, url_base=url_base)
+                    checks.append((names, pinned))
+        reports: list[tuple[list[str], VerifyReport]] = []
+        with running(args, sys.stderr) as progress:
+            for names, checked in checks:
+                found = verify(
+                    settings,
+                    checked,
+                    deep=args.deep,
+                    via_cdn=args.via_cdn,
+                    target=target,
+                    progress=progress,
+                )
+                reports.append((names, found))
     finally:
         target.close()
-    ok = report.ok and all(other.ok for _, other in pinned)
+    ok = all(found.ok for _, found in reports)
     if args.json:
-        data = report.to_dict()
-        data["pinned"] = [{"pins": names, **other.to_dict()} for names, other in pinned]
+        data = reports[0][1].to_dict()
+        data["pinned"] = [{"pins": names, **found.to_dict()} for names, found in reports[1:]]
         data["ok"] = ok
         out.write(json.dumps(data, indent=2) + "\n")
     else:
-        for names, other in [([], report), *pinned]:
+        for names, other in reports:
             for problem in other.problems:
                 out.write(f"{problem}\n")
             shown = f"pinned as {', '.join(names)}: " if names else ""
@@ -602,12 +608,14 @@ def run_prune(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
     1 if a release published meanwhile lost objects."""
     from .retention import prune
 
-    report = prune(
-        settings,
-        keep_releases=args.keep_releases,
-        keep_days=args.keep_days,
-        dry_run=not args.yes,
-    )
+    with running(args, err) as progress:
+        report = prune(
+            settings,
+            keep_releases=args.keep_releases,
+            keep_days=args.keep_days,
+            dry_run=not args.yes,
+            progress=progress,
+        )
     if args.json:
         out.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:

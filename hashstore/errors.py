@@ -6,9 +6,10 @@
     │   └── MissingReferenceError  references to files that are in no source root (strict mode)
     ├── ManifestError              a manifest that is missing, malformed or of another version
     │   └── UnknownAssetError      a logical name the manifest does not hold (also a ValueError)
-    └── TargetError                the store refused or failed: names the bucket/key and operation
-        ├── PublishError           some objects could not be stored; nothing was recorded
-        └── KeptNameChangedError   a name kept as already hashed is stored with other bytes
+    ├── TargetError                the store refused or failed: names the bucket/key and operation
+    │   ├── PublishError           some objects could not be stored; nothing was recorded
+    │   └── KeptNameChangedError   a name kept as already hashed is stored with other bytes
+    └── Interrupted                SIGINT/SIGTERM stopped a command at a safe point
 
 Foreign errors (botocore, OSError) are translated at one boundary each and chained with
 ``raise ... from exc`` so the original traceback stays available.
@@ -185,3 +186,24 @@ class KeptNameChangedError(TargetError):
             operation="compare",
             key=self.changed[0].name if self.changed else None,
         )
+
+
+class Interrupted(HashstoreError):
+    """A command was asked to stop (SIGINT, SIGTERM) and stopped at a safe point.
+
+    Raised by the core when its :class:`~hashstore.progress.Progress` says to stop: a publish
+    before its release record (nothing recorded), a prune between batches (its lock released),
+    a verify between objects. The message starts ``interrupted:`` and says what was done.
+
+    :param signum: the signal that asked, if one did; it decides :attr:`exit_code`.
+    """
+
+    def __init__(self, message: str, *, signum: int | None = None) -> None:
+        self.signum = signum
+        super().__init__(message)
+
+    @property
+    def exit_code(self) -> int:
+        """What a shell expects of a process its signal stopped: 128 + the signal number
+        (130 for SIGINT, 143 for SIGTERM); 130 without a signal."""
+        return 128 + (self.signum if self.signum is not None else 2)

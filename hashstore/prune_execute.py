@@ -14,16 +14,14 @@ from typing import Any
 
 from .pending import read_marker
 from .pins import read_pin
-from .prune_plan import PrunePlan, list_own_records
+from .progress import SILENT, Progress
+from .prune_plan import DELETE_BATCH, PrunePlan, list_own_records
 from .publish import format_size
 from .releases import Release, read_release
 from .targets import ObjectInfo, Target, release_key
 from .targets.base import pending_key
 
-__all__ = ["CLOCK_SKEW", "DELETE_BATCH", "PruneReport", "execute_prune"]
-
-DELETE_BATCH = 1000
-"""Keys per delete request: S3's ``DeleteObjects`` maximum."""
+__all__ = ["CLOCK_SKEW", "PruneReport", "execute_prune"]
 
 CLOCK_SKEW = timedelta(minutes=15)
 """How far a store's clock may be from this machine's: S3 refuses requests signed more than
@@ -111,7 +109,9 @@ class PruneReport:
         }
 
 
-def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
+def execute_prune(
+    target: Target, plan: PrunePlan, *, progress: Progress | None = None
+) -> PruneReport:
     """Delete what ``plan`` says, objects first in batches, dropped records and stale markers last.
 
     A publish may run meanwhile. Before each batch the records, pending markers and pins are
@@ -130,6 +130,7 @@ def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
     a delete request already sent when its marker was written.
     """
     started = time.perf_counter()
+    progress = progress if progress is not None else SILENT
     seen = dict(plan.records)
     seen_markers = dict(plan.markers)
     seen_pins = {name: pin.record for name, pin in plan.pins.items()}
@@ -182,7 +183,12 @@ def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
 
     deleted: list[ObjectInfo] = []
     spared: list[str] = []
+    progress.phase("deleting", len(plan.delete), unit="object")
     for start in range(0, len(plan.delete), DELETE_BATCH):
+        progress.check(
+            f"interrupted: prune stopped after deleting {len(deleted)} of {len(plan.delete)} "
+            "object(s), between batches; no release record was deleted. Run it again to finish"
+        )
         catch_up()
         batch = []
         for info in plan.delete[start : start + DELETE_BATCH]:
@@ -193,6 +199,7 @@ def execute_prune(target: Target, plan: PrunePlan) -> PruneReport:
         if batch:
             target.delete([info.key for info in batch])
             deleted += batch
+        progress.advance(len(plan.delete[start : start + DELETE_BATCH]))
     current, markers = catch_up()
     gone = {info.key for info in deleted}
     damaged = {}

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from .errors import ConfigError, ManifestError
 from .pending import marker_counts, marker_id_of, read_marker
 from .pins import Pin, list_pins, pin_name_of
+from .progress import SILENT, Progress
 from .publish import format_size
 from .releases import Release, list_releases, newest_first, release_id_of
 from .targets import ObjectInfo, Target
@@ -31,6 +32,9 @@ __all__ = [
     "plan_prune",
     "select_releases",
 ]
+
+DELETE_BATCH = 1000
+"""Keys per delete request: S3's ``DeleteObjects`` maximum (and a listing page)."""
 
 BEING_PUBLISHED = "being published"
 """The reason a release is kept by its pending marker."""
@@ -187,6 +191,7 @@ def plan_prune(
     keep_days: float,
     now: datetime | None = None,
     jobs: int = 8,
+    progress: Progress | None = None,
 ) -> PrunePlan:
     """Decide what a prune deletes: records and markers are listed (and read) first, objects
     second.
@@ -196,10 +201,13 @@ def plan_prune(
         D days ago.
     :param now: the current time (tests); default: this machine's clock, in UTC.
     :param jobs: release records read at once.
+    :param progress: told of the objects listed, and checked for a stop every 1,000.
     :raises ConfigError: a negative N or D.
     :raises ManifestError: a release record, a pin or a pending marker that counts is damaged,
         or a pin names a release without a record (prune cannot know what it references).
+    :raises Interrupted: ``progress`` asked to stop (nothing was deleted).
     """
+    progress = progress if progress is not None else SILENT
     check_policy(keep_releases, keep_days)
     listed_at = datetime.now(timezone.utc)
     now = now if now is not None else listed_at
@@ -242,7 +250,11 @@ def plan_prune(
     referenced = 0
     if records:
         old_before = now - timedelta(days=keep_days)
-        for info in target.list_objects():
+        progress.phase("listing", unit="object")
+        for listed, info in enumerate(target.list_objects(), 1):
+            progress.advance()
+            if listed % DELETE_BATCH == 0:
+                progress.check("interrupted: prune stopped while listing; nothing was deleted")
             if info.key.startswith(HASHSTORE_PREFIX):
                 continue
             if info.key in protected:

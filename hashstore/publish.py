@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -28,17 +28,22 @@ from .build import Build, BuiltFile, build
 from .errors import (
     ChangedObject,
     HashstoreError,
+    Interrupted,
     KeptNameChangedError,
     PublishError,
     TargetError,
 )
 from .manifest import Manifest
 from .pins import check_pin_name, pin_body
+from .progress import SILENT, Progress, until_stopped
 from .settings import Settings
 from .targets import ObjectInfo, Target, open_target
 from .targets.base import PENDING_GRACE, PRUNE_LOCK_KEY, pending_key, pin_key
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted: nothing recorded; a rerun uploads only what is missing"
+"""What an interrupted publish says (the CLI prints it as the one line)."""
 
 FileCallback = Callable[[BuiltFile, bool], None]
 """Called once per uploaded file (``created`` False: another publisher stored it first)."""
@@ -235,13 +240,23 @@ def _prune_running(lock: ObjectInfo | None, marker: ObjectInfo | None) -> bool:
 
 
 def execute(
-    the_plan: Plan, target: Target, *, jobs: int, on_file: FileCallback | None = None
+    the_plan: Plan,
+    target: Target,
+    *,
+    jobs: int,
+    on_file: FileCallback | None = None,
+    progress: Progress | None = None,
 ) -> tuple[list[str], list[str]]:
     """Upload the plan's missing files in parallel.
 
+    :param progress: told of each upload; when it asks to stop, queued uploads are cancelled,
+        multipart uploads in flight are aborted (:meth:`Target.cancel`), and the uploads
+        already sending finish.
     :returns: ``(uploaded, raced)`` logical names.
     :raises PublishError: listing every file that failed, after all others finished.
+    :raises Interrupted: ``progress`` asked to stop.
     """
+    progress = progress if progress is not None else SILENT
     uploaded: list[str] = []
     raced: list[str] = []
     failures: list[tuple[str, str]] = []
@@ -252,22 +267,31 @@ def execute(
 
     if not the_plan.missing:
         return uploaded, raced
+    progress.phase("uploading", len(the_plan.missing))
     workers = target.upload_workers(jobs)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hashstore-upload") as pool:
         futures = {pool.submit(upload, f): f for f in the_plan.missing}
-        for future in as_completed(futures):
-            f = futures[future]
-            try:
-                created = future.result()
-            except (HashstoreError, OSError) as exc:
-                # A TargetError's reason leaves the key out, so one cause reads once for all.
-                reason = exc.reason if isinstance(exc, TargetError) else str(exc)
-                failures.append((f.key, reason))
-                continue
-            with lock:
-                (uploaded if created else raced).append(f.name)
-            if on_file is not None:
-                on_file(f, created)
+        try:
+            for future in until_stopped(futures, progress, INTERRUPTED):
+                f = futures[future]
+                progress.advance()
+                try:
+                    created = future.result()
+                except (HashstoreError, OSError) as exc:
+                    # A TargetError's reason leaves the key out, so one cause reads once for all.
+                    reason = exc.reason if isinstance(exc, TargetError) else str(exc)
+                    failures.append((f.key, reason))
+                    continue
+                with lock:
+                    (uploaded if created else raced).append(f.name)
+                if on_file is not None:
+                    on_file(f, created)
+        except BaseException:
+            # Leaving the pool waits for running uploads only; multipart ones stop at their
+            # next part and are aborted.
+            pool.shutdown(wait=False, cancel_futures=True)
+            target.cancel()
+            raise
     if failures:
         raise PublishError(failures)
     return sorted(uploaded), sorted(raced)
@@ -303,6 +327,7 @@ def publish(
     built: Build | None = None,
     target: Target | None = None,
     pins: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> PublishReport:
     """Build the sources, upload what is missing, then write the release record and manifest.
 
@@ -344,16 +369,22 @@ def publish(
     :param target: a target opened already (tests, benchmarks); closed by the caller.
     :param pins: pin names (``production``) to set to this release once its record is written
         and before the manifest (see :mod:`hashstore.pins`); a dry run sets none.
+    :param progress: told of each phase (hashing, listing, uploading) and checked for a stop
+        until the release record is written: an interrupted publish records nothing, writes
+        no manifest and leaves its pending marker as any failure does.
     :raises HashstoreError: any failure; nothing is recorded then (a failure to pin happens
         after the record: the manifest is then not written).
+    :raises Interrupted: ``progress`` asked to stop before the record was written.
     """
+    progress = progress if progress is not None else SILENT
     for name in pins:
         check_pin_name(name)
     started = time.perf_counter()
     own_target = target is None
     target = target if target is not None else open_target(settings)
     try:
-        built = built if built is not None else build(settings)
+        built = built if built is not None else build(settings, progress=progress)
+        progress.check(INTERRUPTED)
         manifest = _manifest_of(settings, built)
         marked = False
         if not dry_run:
@@ -364,21 +395,30 @@ def publish(
                 log.warning(
                     "could not write the pending marker, checking again at the end: %s", exc
                 )
+        progress.phase("listing")
         the_plan = _plan(settings, target, built, manifest)
+        progress.check(INTERRUPTED)
         if on_plan is not None:
             on_plan(the_plan)
         uploaded: list[str] = []
         raced: list[str] = []
         restored: list[str] = []
         if not dry_run:
-            uploaded, raced = execute(the_plan, target, jobs=settings.jobs, on_file=on_file)
+            uploaded, raced = execute(
+                the_plan, target, jobs=settings.jobs, on_file=on_file, progress=progress
+            )
+            progress.check(INTERRUPTED)  # the last moment to stop: the record makes it live
+            progress.done()
             target.put_release(manifest.release, release_record(manifest))
             if the_plan.prune_running or not marked:
                 restored = _restore_pruned(the_plan, target, settings.jobs, on_file)
             for name in pins:
                 target.put_record(pin_key(name), pin_body(name, manifest.release))
             manifest.save(settings.manifest)
+    except Interrupted as exc:
+        raise Interrupted(INTERRUPTED, signum=exc.signum) from None
     finally:
+        progress.done()
         if own_target:
             target.close()
     return PublishReport(

@@ -41,6 +41,7 @@ import time
 from datetime import datetime, timezone
 
 from .errors import TargetError
+from .progress import Progress
 from .prune_execute import PruneReport, execute_prune
 from .prune_plan import PrunePlan, check_policy, plan_prune, select_releases
 from .settings import Settings
@@ -68,6 +69,7 @@ def prune(
     dry_run: bool = True,
     now: datetime | None = None,
     target: Target | None = None,
+    progress: Progress | None = None,
 ) -> PruneReport:
     """Plan a prune of ``settings.target`` and, unless ``dry_run``, carry it out.
 
@@ -85,6 +87,9 @@ def prune(
     :param dry_run: only plan (the default); nothing is written or deleted.
     :param now: the current time (tests); default: now, in UTC.
     :param target: a target opened already (closed by the caller).
+    :param progress: told of the listing and the deletes; when it asks to stop, the prune
+        stops before its next batch and releases its lock (:class:`~hashstore.errors.
+        Interrupted` says how far it got).
     """
     started = time.perf_counter()
     own_target = target is None
@@ -97,6 +102,7 @@ def prune(
                 keep_days=keep_days,
                 now=now,
                 jobs=settings.jobs,
+                progress=progress,
             )
             return PruneReport(plan, dry_run=True, seconds=time.perf_counter() - started)
         check_policy(keep_releases, keep_days)
@@ -108,11 +114,14 @@ def prune(
                 keep_days=keep_days,
                 now=now,
                 jobs=settings.jobs,
+                progress=progress,
             )
-            report = execute_prune(target, plan)
+            report = execute_prune(target, plan, progress=progress)
         finally:
             _unlock(target)
     finally:
+        if progress is not None:
+            progress.done()
         if own_target:
             target.close()
     return dataclasses.replace(report, seconds=time.perf_counter() - started)

@@ -20,20 +20,25 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, HashstoreError
+from .errors import ConfigError, HashstoreError, Interrupted
 from .manifest import Manifest, ManifestEntry
 from .media_types import content_type
+from .progress import SILENT, Progress, until_stopped
 from .publish import format_size
 from .settings import Settings
 from .targets import Target, open_target
 
 __all__ = ["Problem", "VerifyReport", "expected_content_type", "verify"]
+
+T = TypeVar("T")
 
 _CHUNK = 1024 * 1024
 _USER_AGENT = "hashstore-verify"
@@ -156,6 +161,7 @@ def verify(
     via_cdn: bool = False,
     target: Target | None = None,
     timeout: float = 30.0,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Check that every object ``manifest`` names is stored intact (and served right).
 
@@ -169,8 +175,11 @@ def verify(
         ``Content-Type``.
     :param target: a target opened already (closed by the caller).
     :param timeout: seconds to wait for each URL.
+    :param progress: told of each object checked; when it asks to stop, the checks not yet
+        started are cancelled (nothing is written either way).
     :raises ConfigError: ``via_cdn`` without an absolute base URL.
     :raises HashstoreError: the target cannot be reached at all.
+    :raises Interrupted: ``progress`` asked to stop.
     """
     if via_cdn:
         parts = urlsplit(manifest.url_base)
@@ -183,20 +192,30 @@ def verify(
     own_target = target is None
     target = target if target is not None else open_target(settings)
     entries = list(manifest.items())
+    progress = progress if progress is not None else SILENT
     try:
         with ThreadPoolExecutor(settings.jobs, thread_name_prefix="hashstore-verify") as pool:
-            store_results = list(
-                pool.map(lambda item: _check_stored(target, *item, deep=deep), entries)
+            progress.phase("verifying", len(entries), unit="object")
+            store_results = _all(
+                pool,
+                [partial(_check_stored, target, name, entry, deep=deep) for name, entry in entries],
+                progress,
+                "verify",
             )
             cdn_results: list[list[Problem]] = []
             if via_cdn:
-                cdn_results = list(
-                    pool.map(
-                        lambda item: _check_served(settings, manifest, *item, timeout=timeout),
-                        entries,
-                    )
+                progress.phase("fetching", len(entries), unit="URL")
+                cdn_results = _all(
+                    pool,
+                    [
+                        partial(_check_served, settings, manifest, name, entry, timeout=timeout)
+                        for name, entry in entries
+                    ],
+                    progress,
+                    "verify --via-cdn",
                 )
     finally:
+        progress.done()
         if own_target:
             target.close()
     problems: list[Problem] = []
@@ -219,6 +238,28 @@ def verify(
         seconds=time.perf_counter() - started,
         urls=len(entries) if via_cdn else 0,
     )
+
+
+def _all(
+    pool: ThreadPoolExecutor, calls: list[Callable[[], T]], progress: Progress, doing: str
+) -> list[T]:
+    """The results of ``calls``, run in ``pool``, in order; stop between calls when asked.
+
+    :raises Interrupted: ``progress`` asked to stop (calls not yet started are cancelled).
+    """
+    futures = [pool.submit(call) for call in calls]
+    done = 0
+    try:
+        for _ in until_stopped(futures, progress, "interrupted"):
+            done += 1
+            progress.advance()
+    except Interrupted as exc:
+        raise Interrupted(
+            f"interrupted: {doing} stopped after {done} of {len(calls)} object(s); nothing "
+            "was written, run it again to check them all",
+            signum=exc.signum,
+        ) from None
+    return [future.result() for future in futures]
 
 
 def _check_stored(

@@ -29,8 +29,9 @@ from django.core.management.base import CommandError
 from django.utils.safestring import SafeString
 
 from ..build import BuiltFile, build
-from ..errors import ConfigError, HashstoreError, ManifestError
+from ..errors import ConfigError, HashstoreError, Interrupted, ManifestError
 from ..manifest import Manifest
+from ..progress import Progress
 from ..publish import PublishReport, format_size, publish
 from ..scan import RootSpec, ScanResult, scan
 from ..settings import Settings
@@ -137,11 +138,13 @@ class _Reporter:
         stdout: OutputWrapper | None,
         stderr: OutputWrapper | None,
         pins: Sequence[str] = (),
+        progress: Progress | None = None,
     ):
         self.verbosity = verbosity
         self.stdout = stdout
         self.stderr = stderr
         self.pins = tuple(pins)
+        self.progress = progress
         self._lock = threading.Lock()
 
     def out(self, text: str, level: int) -> None:
@@ -175,16 +178,18 @@ def report_to(
     stdout: OutputWrapper | None,
     stderr: OutputWrapper | None = None,
     pins: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> Iterator[None]:
     """Make :meth:`HashStoreStorage.post_process` report at ``verbosity`` while inside.
 
-    ``pins``: pin names the publish sets to its release (collectstatic ``--pin``).
+    ``pins``: pin names the publish sets to its release (collectstatic ``--pin``);
+    ``progress``: its status line and stop request (see :mod:`hashstore.progress`).
 
     Django's collectstatic does not pass its verbosity to ``post_process``; the
     ``collectstatic`` command of the ``hashstore.django`` app wraps the original in this.
     Outside, post_process reports nothing (errors still raise).
     """
-    token = _reporter.set(_Reporter(verbosity, stdout, stderr, pins))
+    token = _reporter.set(_Reporter(verbosity, stdout, stderr, pins, progress))
     try:
         yield
     finally:
@@ -347,7 +352,10 @@ class HashStoreStorage(StaticFilesStorage):
                 built=build(settings, scanned=collected),
                 on_file=reporter.on_file,
                 pins=reporter.pins,
+                progress=reporter.progress,
             )
+        except Interrupted as exc:
+            raise CommandError(f"hashstore: {exc}", returncode=exc.exit_code) from None
         except HashstoreError as exc:
             raise CommandError(f"hashstore: {exc}") from exc
         if not dry_run:

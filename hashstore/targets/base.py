@@ -238,6 +238,11 @@ class Target(Protocol):
         """Delete objects (S3: batched, 1,000 keys a request). Missing keys are not an error."""
         ...
 
+    def cancel(self) -> None:
+        """Stop uploads in flight soon: a multipart upload stops at its next part and is
+        aborted. For a publish being interrupted; the target is to be closed afterwards."""
+        ...
+
     def close(self) -> None:
         """Release connections and thread pools."""
         ...

@@ -173,6 +173,9 @@ class LocalTarget:
             except OSError as exc:
                 raise self._error("delete", key, exc) from exc
 
+    def cancel(self) -> None:
+        pass  # a local copy ends quickly; a partial one is a temporary file, removed
+
     def close(self) -> None:
         with self._proc_lock:
             opened, self._proc_opened, self._proc_fd = self._proc_opened, None, None

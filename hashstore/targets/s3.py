@@ -188,6 +188,8 @@ class S3Target:
             self._client.meta.events.register("before-sign.s3.DeleteObjects", _add_content_md5)
         self._object_parameters = self._check_object_parameters(settings)
         self._create_parameters = _input_members(self._client, "CreateMultipartUpload")
+        self.cancelled = threading.Event()
+        """Set by :meth:`cancel`: multipart uploads stop between parts."""
         self._multipart = MultipartUploader(self, self._part_slot_count)
         self._pool_lock = threading.Lock()
         self._part_pool: ThreadPoolExecutor | None = None
@@ -785,6 +787,10 @@ class S3Target:
         ]
 
     # -- lifecycle -----------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop multipart uploads in flight at their next part; they are aborted."""
+        self.cancelled.set()
 
     def close(self) -> None:
         """Stop the part and HEAD thread pools and close the client's connections."""

@@ -172,6 +172,13 @@ class MultipartUploader:
             with file.open() as stream:
                 number = 0
                 while not failed.is_set():
+                    if target.cancelled.is_set():
+                        raise TargetError(
+                            f"UploadPart {target.url_for_key(file.key)}: cancelled",
+                            operation="UploadPart",
+                            bucket=target.bucket,
+                            key=file.key,
+                        )
                     self._slots.acquire()
                     try:
                         data = stream.read(part_size)

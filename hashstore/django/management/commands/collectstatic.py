@@ -8,11 +8,14 @@ else is Django's command.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.contrib.staticfiles.management.commands import collectstatic
 from django.core.management.base import CommandParser
 
+from ....interrupts import stop_on_signals
+from ....progress import StatusLine
 from ...storage import report_to
 
 
@@ -31,11 +34,17 @@ class Command(collectstatic.Command):
         )
 
     def handle(self, **options: Any) -> str | None:
-        with report_to(
-            verbosity=options["verbosity"],
-            stdout=self.stdout,
-            stderr=self.stderr,
-            pins=options.get("pin") or (),
+        # SIGINT/SIGTERM stop the publish before its record; a status line on a terminal.
+        quiet = options["verbosity"] < 1 or options["verbosity"] >= 2
+        with (
+            stop_on_signals() as stop,
+            report_to(
+                verbosity=options["verbosity"],
+                stdout=self.stdout,
+                stderr=self.stderr,
+                pins=options.get("pin") or (),
+                progress=StatusLine(sys.stderr, enabled=False if quiet else None, stop=stop),
+            ),
         ):
             result: str | None = super().handle(**options)
         return result

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from .... import cli
-from ....errors import HashstoreError
+from ....errors import HashstoreError, Interrupted
 from ...assets import hashstore_storage, help_defaults
 
 
@@ -33,6 +33,8 @@ class Command(BaseCommand):
         try:
             settings = cli.settings_from_args(namespace, hashstore_storage().hashstore_settings)
             code = cli.run_verify(namespace, settings, self.stdout)
+        except Interrupted as exc:
+            raise CommandError(str(exc), returncode=exc.exit_code) from None
         except (HashstoreError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
         if code:
