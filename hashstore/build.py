@@ -26,6 +26,7 @@ from .errors import MissingReference, MissingReferenceError, SourceError
 from .keys import integrity_of, quote_path
 from .progress import SILENT, Progress
 from .references import Reference, finder_for, format_url, locate, split_suffix
+from .references_js import SPECIFIER_KINDS
 from .scan import ScanResult, SourceFile, scan
 from .settings import Settings
 from .text import Encoding, decode
@@ -312,7 +313,7 @@ class _Builder:
                 continue
             _, suffix = split_suffix(ref.url)
             relative = _relative(key, directory)
-            if ref.kind in _SPECIFIER_KINDS and not relative.startswith("../"):
+            if ref.kind in SPECIFIER_KINDS and not relative.startswith("../"):
                 relative = "./" + relative  # "x.js" alone would be a bare specifier
             pieces.append(text[position : ref.start])
             new_url = quote_path(relative) + suffix
@@ -355,9 +356,6 @@ def _relative(key: str, directory: str) -> str:
     return "/".join([".."] * (len(base) - common) + target[common:])
 
 
-_SPECIFIER_KINDS = frozenset(("module", "dynamic-import"))
-
-
 def _shown(ref: Reference) -> str:
     """The reference as a message shows it, in the syntax it was written in."""
     if ref.kind == "import":
@@ -368,6 +366,8 @@ def _shown(ref: Reference) -> str:
         return f'import "{ref.url}"'
     if ref.kind == "dynamic-import":
         return f'import("{ref.url}")'
+    if ref.kind == "import-meta-resolve":
+        return f'import.meta.resolve("{ref.url}")'
     if ref.kind == "new-url":
         return f'new URL("{ref.url}", import.meta.url)'
     return f"url({ref.url})"

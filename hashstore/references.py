@@ -45,9 +45,11 @@ __all__ = [
     "split_suffix",
 ]
 
-Kind = Literal["url", "import", "sourcemap", "module", "dynamic-import", "new-url"]
+Kind = Literal[
+    "url", "import", "sourcemap", "module", "dynamic-import", "import-meta-resolve", "new-url"
+]
 """CSS: ``url``, ``import``; JavaScript: ``module`` (``import``/``export … from``),
-``dynamic-import``, ``new-url``; both: ``sourcemap``."""
+``dynamic-import``, ``import-meta-resolve``, ``new-url``; both: ``sourcemap``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +334,7 @@ def locate(url: str, referrer: str, root_url_path: str) -> str | None:
 _UNQUOTED_SPECIAL = re.compile(r"[\"'()\\ \t\n\r\f\x00-\x08\x0b\x0e-\x1f\x7f]")
 _QUOTED_SPECIAL = re.compile(r"[\n\r\f]")
 _SOURCE_MAP_SPECIAL = re.compile(r"[\x00-\x20\x7f]")
-_JS_KINDS = frozenset(("module", "dynamic-import", "new-url"))
+_JS_KINDS = frozenset(("module", "dynamic-import", "import-meta-resolve", "new-url"))
 _JS_STRING_SPECIAL = re.compile(r"[\\\n\r\u2028\u2029]|\$\{")
 _JS_STRING_ESCAPES = {
     "\\": "\\\\",

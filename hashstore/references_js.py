@@ -5,6 +5,7 @@ What counts as a reference, with the URL as written between its quotes:
 - ``import … from "./x.js"``, ``import "./x.js"`` and ``export … from "./x.js"``: kind ``module``;
 - ``import("./x.js")`` with a string literal (or a template literal without ``${}``):
   ``dynamic-import``;
+- ``import.meta.resolve("./x.js")`` with a string literal: ``import-meta-resolve``;
 - ``new URL("./x.png", import.meta.url)``: ``new-url``;
 - ``//# sourceMappingURL=x.js.map`` and ``/*# sourceMappingURL=x.js.map */`` (and the older
   ``@`` form) in any comment, also after code on the same line (ECMA-426): ``sourcemap``.
@@ -48,7 +49,7 @@ from bisect import bisect_right
 
 from .references import Kind, Reference
 
-__all__ = ["find_js_references", "is_bare_specifier"]
+__all__ = ["SPECIFIER_KINDS", "find_js_references", "is_bare_specifier"]
 
 # One match per comment, string literal, template literal piece or "/": everything between is
 # code the scanner does not need to read. Each branch starts with the character that opens it
@@ -112,6 +113,9 @@ _STRING = (
 )
 _QUOTED = _STRING.split("|`")[0] + ")"  # declarations take no template literal
 _DYNAMIC_IMPORT = re.compile(rf"import{_S}*\({_S}*{_STRING}{_S}*[,)]")
+_IMPORT_META_RESOLVE = re.compile(
+    rf"import{_S}*\.{_S}*meta{_S}*\.{_S}*resolve{_S}*\({_S}*{_STRING}{_S}*\)"
+)
 _SIDE_EFFECT_IMPORT = re.compile(rf"import{_S}*{_QUOTED}")
 _STATIC_IMPORT = re.compile(
     rf"""import{_S}*(?:(?:defer|source){_S}+)?
@@ -131,6 +135,8 @@ _NEW_URL = re.compile(
     import{_S}*\.{_S}*meta{_S}*\.{_S}*url(?![\w$]){_S}*[,)]""",
     re.VERBOSE,
 )
+SPECIFIER_KINDS: frozenset[Kind] = frozenset(("module", "dynamic-import", "import-meta-resolve"))
+"""The kinds whose URL is a module specifier: resolved as browsers resolve imports."""
 _HASHBANG = re.compile(r"#![^\n\r\u2028\u2029]*")
 _NEW_BEFORE = re.compile(r"(?<![\w$.])new\s+\Z")
 
@@ -397,7 +403,7 @@ def find_js_references(text: str) -> list[Reference]:
     references: list[Reference] = []
     counted = (1, 0)
     for start, end, url, kind, quote in raw:
-        if kind in ("module", "dynamic-import") and is_bare_specifier(url):
+        if kind in SPECIFIER_KINDS and is_bare_specifier(url):
             continue
         counted = _line_of(text, start, counted)
         references.append(Reference(start, end, url, counted[0], kind, quote))
@@ -427,6 +433,9 @@ def _at_import(text: str, position: int) -> tuple[int, int, str, Kind, str] | No
     if m is None:
         m = _DYNAMIC_IMPORT.match(text, position)
         kind = "dynamic-import"
+    if m is None:
+        m = _IMPORT_META_RESOLVE.match(text, position)
+        kind = "import-meta-resolve"
     if m is None:
         return None
     start, end, url, quote = _string_of(m)

@@ -29,6 +29,7 @@ MODULES = {
         'const label = "./lib/util.js"; // import "./lib/util.js"\n'
         "const logo = new URL('../img/logo.png', import.meta.url);\n"
         'document.body.onclick = () => import("./page.js");\n'
+        'const worker = new Worker(import.meta.resolve("./page.js"), {type: "module"});\n'
     ),
 }
 
@@ -47,6 +48,7 @@ def test_relative_specifiers_point_at_hashed_keys_and_bare_ones_stay(tmp_path: P
         'const label = "./lib/util.js"; // import "./lib/util.js"\n'
         f"const logo = new URL('../img/{logo}', import.meta.url);\n"
         f'document.body.onclick = () => import("./{page}");\n'
+        f'const worker = new Worker(import.meta.resolve("./{page}"), {{type: "module"}});\n'
     )
     assert out["js/page.js"][1].decode().startswith(f'import {{twice}} from "./lib/{util}";')
     dep_map = posixpath.basename(out["js/shared/dep.mjs.map"][0])

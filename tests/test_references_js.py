@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from hashstore.references import Reference, find_js_references, format_url
-from hashstore.references_js import _lex, is_bare_specifier
+from hashstore.references_js import SPECIFIER_KINDS, _lex, is_bare_specifier
 
 from .helpers import load_bench_script
 
@@ -141,6 +141,12 @@ JS_CASES: list[tuple[str, str, list[Expected]]] = [
         [("./x.js", "./x.js", 1, "dynamic-import", "'")],
     ),
     ("dynamic-computed", "import(name); import(`./${n}.js`); import('./' + n)", []),
+    (
+        "import-meta-resolve",
+        'const w = import.meta.resolve("./worker.js"); import.meta.resolve("lit")',
+        [("./worker.js", "./worker.js", 1, "import-meta-resolve", '"')],
+    ),
+    ("import-meta-resolve-computed", "import.meta.resolve(name); import.meta.url", []),
     (
         "new-url",
         'new URL("./img/a.png", import.meta.url)',
@@ -370,7 +376,7 @@ def _reference(source: _Source, node: Any, kind: str) -> tuple[str, str, str, st
     url = _string_value(source, node)
     if url is None:
         return None
-    if kind != "new-url" and is_bare_specifier(url):
+    if kind in SPECIFIER_KINDS and is_bare_specifier(url):
         return None
     start, end = source.span(node)
     return (kind, url, source.text[start + 1 : end - 1], source.text[start])
@@ -393,6 +399,13 @@ def _oracle(source: _Source, root: Any) -> list[tuple[str, str, str, str]]:
             args = [c for c in arguments.named_children if c.type != "comment"]
             if function.type == "import" and args:
                 ref = _reference(source, args[0], "dynamic-import")
+            elif (
+                function.type == "member_expression"
+                and function.child_by_field_name("object").type == "meta_property"
+                and function.child_by_field_name("property").text == b"resolve"
+                and len(args) == 1
+            ):
+                ref = _reference(source, args[0], "import-meta-resolve")
         elif node.type == "new_expression":
             constructor = node.child_by_field_name("constructor")
             arguments = node.child_by_field_name("arguments")
@@ -576,6 +589,7 @@ def _declaration(draw: st.DrawFn) -> str:
                 "import({g}{s}).then(m => m);",
                 "x = await import({s}, {{ with: {{}} }});",
                 "new URL({g}{s}, import.meta.url);",
+                "w = new Worker(import.meta.resolve({g}{s}));",
                 "u = new URL({s}, import.meta.url).href;",
             ]
         )
@@ -617,6 +631,18 @@ _STATEMENTS = st.sampled_from(
         "i = a.import;",
         "j = [...a] / 2;",
         "g = `${`${`${a}`}`}`;",
+        "a = b /* c */ / d;",
+        "a = b // c\n / d;",
+        "café = x / 2 / y;",
+        "a = `x` / 2 / `y`;",
+        "a = [b] / c / d;",
+        "a = b++ / c / d;",
+        "a = typeof b / c;",
+        "a = b.typeof / c / d;",
+        "for (const x of /y/g.exec(z)) x;",
+        "s = 'it\\'s /' + \"\\\" /\" + '\\\n';",
+        "t = `${`/${'`'}/`}` / 2 / 3;",
+        "do /x/.test(y); while (z);",
     ]
 )
 
