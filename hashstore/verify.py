@@ -41,6 +41,8 @@ __all__ = ["Problem", "VerifyReport", "expected_content_type", "verify"]
 T = TypeVar("T")
 
 _CHUNK = 1024 * 1024
+# Small enough that `jobs` objects read at once stay a few MB, large enough to hash at speed.
+_DEEP_CHUNK = 256 * 1024
 _USER_AGENT = "hashstore-verify"
 
 
@@ -279,10 +281,9 @@ def _check_stored(
             detail = f"{info.size:,} bytes stored, {entry.size:,} recorded"
             return [problem("size", detail)], True
         if deep:
-            body = target.read(entry.key)
-            digest = hashlib.sha256(body).hexdigest()
-            if len(body) != entry.size or digest != entry.sha256:
-                detail = f"stored bytes hash to {digest}, recorded {entry.sha256}"
+            size, digest = _stream_digest(target, entry.key)
+            if size != entry.size or digest != entry.sha256:
+                detail = f"stored bytes ({size:,}) hash to {digest}, recorded {entry.sha256}"
                 return [problem("sha256", detail)], True
             return [], True
         if info.sha256 is None:
@@ -293,6 +294,17 @@ def _check_stored(
         return [], True
     except HashstoreError as exc:
         return [problem("unreadable", str(exc))], True
+
+
+def _stream_digest(target: Target, key: str) -> tuple[int, str]:
+    """Size and SHA-256 of a stored object, read in chunks: memory stays bounded by
+    ``jobs`` x :data:`_DEEP_CHUNK`, whatever the objects' sizes."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in target.iter_bytes(key, chunk_size=_DEEP_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
 
 
 def _check_served(

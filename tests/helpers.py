@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,3 +42,32 @@ def load_bench_script(name: str) -> ModuleType:
     sys.modules[spec.name] = module  # dataclasses look the module up while the class is made
     spec.loader.exec_module(module)
     return module
+
+
+# Runs a command and writes its peak resident memory to a file. The command is started from this
+# small interpreter, not from the test process: Linux counts the memory of the process a child
+# was forked from in the child's ru_maxrss (the high-water mark survives exec), and a test worker
+# is far bigger than the limits the tests check.
+_PEAK_RSS_LAUNCHER = """
+import os, subprocess, sys
+out, argv = sys.argv[1], sys.argv[2:]
+proc = subprocess.Popen(argv)
+_, status, usage = os.wait4(proc.pid, 0)
+scale = 1 if sys.platform == "darwin" else 1024
+with open(out, "w") as stream:
+    stream.write(str(usage.ru_maxrss * scale))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_peak_rss(argv: list[str], work: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run ``argv`` to completion; its result (output captured) and its peak RSS in bytes."""
+    out = work / "peak-rss.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS_LAUNCHER, str(out), *argv],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    return result, int(out.read_text())

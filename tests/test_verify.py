@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +33,7 @@ from hashstore.targets import open_target
 from hashstore.verify import expected_content_type, verify
 
 from .conftest import S3Bucket
+from .helpers import run_peak_rss
 from .test_releases import publish_release, release_files
 
 
@@ -322,3 +324,58 @@ def test_manage_py_hashstore_verify(tmp_path: Path) -> None:
         assert [(p["name"], p["kind"]) for p in report["problems"]] == [
             ("site/css/site.css", "missing")
         ]
+
+
+MB = 1024 * 1024
+DEEP_RSS_LIMIT = 100 * MB
+"""The bound on ``verify --deep``'s peak memory, whatever the size of the objects."""
+
+
+def _write_big(path: Path, megabytes: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = hashlib.sha256(b"seed").digest() * (MB // 32)
+    with path.open("wb") as out:
+        for i in range(megabytes):
+            out.write(i.to_bytes(4, "big") + block[4:])
+
+
+def _deep_verify_rss(tmp_path: Path, target_args: list[str], manifest: Path) -> int:
+    argv = [sys.executable, "-m", "hashstore", "verify", *target_args]
+    result, peak = run_peak_rss([*argv, "--manifest", str(manifest), "--deep"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("read and hashed 1 object(s) (")
+    assert "all present and intact" in result.stdout
+    return peak
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_deep_verify_streams_a_big_local_object(tmp_path: Path) -> None:
+    """300 MB read and hashed in well under 100 MB of memory (the bound holds for 1 GB)."""
+    _write_big(tmp_path / "src/media/big.bin", 300)
+    out, manifest = tmp_path / "out", tmp_path / "hashstore.json"
+    assert (
+        main(["publish", str(tmp_path / "src"), "--to", str(out), "--manifest", str(manifest)]) == 0
+    )
+    peak = _deep_verify_rss(tmp_path, ["--to", str(out)], manifest)
+    assert peak < DEEP_RSS_LIMIT, f"peak RSS {peak / MB:.0f} MB"
+
+    # A stored object with other bytes of the same size is still found.
+    stored = out / Manifest.load(manifest)["media/big.bin"].key
+    with stored.open("r+b") as damaged:
+        damaged.seek(200 * MB)
+        damaged.write(b"\xff")
+    assert main(["verify", "--to", str(out), "--manifest", str(manifest), "--deep"]) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_deep_verify_streams_a_big_s3_object(s3_bucket: S3Bucket, tmp_path: Path) -> None:
+    _write_big(tmp_path / "src/media/big.bin", 300)
+    settings = s3_bucket.settings(sources=(tmp_path / "src",), manifest=tmp_path / "m.json")
+    from hashstore.publish import publish
+
+    publish(settings)
+    target_args = ["--to", s3_bucket.target, "--endpoint-url", s3_bucket.endpoint_url]
+    peak = _deep_verify_rss(tmp_path, target_args, settings.manifest)
+    assert peak < DEEP_RSS_LIMIT, f"peak RSS {peak / MB:.0f} MB"
