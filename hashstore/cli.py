@@ -258,7 +258,7 @@ def build_parser(
         "--cloudfront-endpoint-url", metavar="URL", help="CloudFront endpoint (local stacks)"
     )
     d.add_argument(
-        "--no-probe", action="store_true", help="write no probe objects under .hashstore/doctor/"
+        "--no-probe", action="store_true", help="write no probe objects under .hashstore/probe/"
     )
     d.add_argument("--json", action="store_true", help="print a JSON report")
     d.set_defaults(handler=_doctor)
