@@ -83,6 +83,12 @@ class PublishReport:
     warnings: tuple[str, ...] = field(default=())
     pinned: tuple[str, ...] = ()
     """Pins set to this release, after its record (``--pin``)."""
+    store_notes: tuple[str, ...] = ()
+    """What the store does not check, as ``hashstore doctor`` recorded it (uploads only): each
+    is said once, after the summary line.
+
+    .. versionadded:: 0.2
+    """
 
     @property
     def build(self) -> Build:
@@ -110,7 +116,7 @@ class PublishReport:
             f"{verb} {count} new file(s) ({format_size(size)}), {present} already present"
             f"{restored}, {len(self.plan.build.files)} in release {self.manifest.release} "
             f"-> {self.target}{_pinned(self.pinned)} in {self.seconds:.2f}s"
-        )
+        ) + "".join(f"\nnote: {note}" for note in self.store_notes)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (``--json``)."""
@@ -128,6 +134,7 @@ class PublishReport:
             "missing_references": [str(m) for m in self.plan.build.missing],
             "pinned": list(self.pinned),
             "warnings": list(self.plan.build.warnings),
+            "store_notes": list(self.store_notes),
         }
 
 
@@ -403,12 +410,16 @@ def publish(
         uploaded: list[str] = []
         raced: list[str] = []
         restored: list[str] = []
+        notes: list[str] = []
         if not dry_run:
             uploaded, raced = execute(
                 the_plan, target, jobs=settings.jobs, on_file=on_file, progress=progress
             )
             progress.check(INTERRUPTED)  # the last moment to stop: the record makes it live
             progress.done()
+            store_notes = getattr(target, "store_notes", None)  # S3: what doctor recorded
+            if uploaded and store_notes is not None:
+                notes = store_notes()
             target.put_release(manifest.release, release_record(manifest))
             if the_plan.prune_running or not marked:
                 restored = _restore_pruned(the_plan, target, settings.jobs, on_file)
@@ -432,4 +443,5 @@ def publish(
         seconds=time.perf_counter() - started,
         warnings=tuple(str(m) for m in the_plan.build.missing) + the_plan.build.warnings,
         pinned=tuple(pins) if not dry_run else (),
+        store_notes=tuple(notes),
     )

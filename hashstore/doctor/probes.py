@@ -6,7 +6,8 @@ touches ``.hashstore/``) and watches what the store does:
 
 - **conditional-put**: a second ``PutObject`` of a key with ``If-None-Match: *`` must get 412;
 - **etag-md5**: the first one's ETag must be the MD5 of its body;
-- **checksum-enforced**: a ``PutObject`` whose ``x-amz-checksum-sha256`` is wrong must be refused;
+- **checksum-enforced**: a ``PutObject`` whose ``x-amz-checksum-sha256`` is wrong must be refused
+  (and where it is not, **md5-enforced**: one whose ``Content-MD5`` is wrong);
 - **head-checksums**: ``HeadObject`` must return the SHA-256 sent with an upload;
 - **conditional-complete**: ``CompleteMultipartUpload`` with ``If-None-Match: *`` over an
   existing key must get 412 (radosgw 16.2 completes it).
@@ -63,6 +64,8 @@ class Probes:
         try:
             findings.append(self._conditional_put(keys[0]))
             findings.append(self._checksums(keys[1], keys[0]))
+            if "md5-enforced" not in self.capabilities:
+                self._note("md5-enforced", None, "not probed: the SHA-256 probe decided")
             findings.append(self._conditional_complete(keys[2]))
         finally:
             findings += self._clean_up(keys)
@@ -187,14 +190,38 @@ class Probes:
                 "set checksum = 'md5' (or 'none') for this store",
             )
         self._note("checksum-enforced", False, "a wrong SHA-256 was accepted (200)")
+        if self._md5_enforced(key):
+            fix = (
+                "set checksum = 'md5' (command line: --checksum md5): this store refuses a wrong "
+                "Content-MD5; `hashstore verify --deep` reads and hashes every object"
+            )
+        else:
+            fix = (
+                "run `hashstore verify --deep` after each publish (it reads and hashes every "
+                "object); with a store that checks Content-MD5, set checksum = 'md5'"
+            )
         return Finding(
             "checksums",
             "problem",
             "the store accepted a body that does not match its x-amz-checksum-sha256: a body "
             "corrupted on the way would be stored as it is",
-            "run `hashstore verify --deep` after each publish (it reads and hashes every object); "
-            "with a store that checks Content-MD5, set checksum = 'md5'",
+            fix,
         )
+
+    def _md5_enforced(self, key: str) -> bool:
+        """Whether the store refuses a body whose Content-MD5 is wrong (probed only when it
+        ignores SHA-256: ``checksum = 'md5'`` is the fix then)."""
+        body = b"hashstore doctor Content-MD5 probe\n"
+        wrong = base64.b64encode(hashlib.md5(body + b"x", usedforsecurity=False).digest())
+        _, code, _ = self._put(key, body, ContentMD5=wrong.decode("ascii"))
+        if code in DENIED or (code is not None and code not in CHECKSUM_REJECTED):
+            self._note("md5-enforced", None, f"not probed: PutObject got {code}")
+            return False
+        if code is None:
+            self._note("md5-enforced", False, "a wrong Content-MD5 was accepted (200)")
+            return False
+        self._note("md5-enforced", True, f"a wrong Content-MD5 was refused ({code})")
+        return True
 
     def _head_checksums(self, key: str) -> bool | None:
         if self.settings.checksum != "sha256":

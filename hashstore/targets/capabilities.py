@@ -30,6 +30,7 @@ CAPABILITIES: Mapping[str, str] = {
         "CompleteMultipartUpload with If-None-Match: * is refused (412) when the key exists"
     ),
     "checksum-enforced": "a PutObject whose x-amz-checksum-sha256 is wrong is refused",
+    "md5-enforced": "a PutObject whose Content-MD5 is wrong is refused",
     "head-checksums": "HeadObject returns the SHA-256 sent with the upload",
     "etag-md5": "a single-request upload's ETag is the MD5 of its bytes",
     "ownership-controls": "GetBucketOwnershipControls answers with its rules",
