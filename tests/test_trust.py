@@ -35,6 +35,8 @@ VITE_FILES: dict[str, str | bytes] = {
     "assets/main-Dk3_x9aZ.css": ".a{background:url(./logo-AbCdEf12.png)}",
     "assets/logo-AbCdEf12.png": b"png",
     "favicon.ico": b"ico",  # from Vite's public/ directory: copied, not hashed, not listed
+    # Also from public/: looks hashed, but no manifest lists it.
+    "legacy-Ab12Cd34.css": ".b{background:url(favicon.ico)}",
 }
 
 
@@ -63,6 +65,10 @@ def test_vite_outputs_keep_their_names_and_bytes(tmp_path: Path) -> None:
     assert built.files["favicon.ico"].key.startswith("favicon.")
     assert built.files["favicon.ico"].key != "favicon.ico"
     assert ".vite/manifest.json" not in built.files
+    # CSS that only looks hashed is scanned and rewritten like any other.
+    legacy = built.files["legacy-Ab12Cd34.css"]
+    assert legacy.key != "legacy-Ab12Cd34.css"
+    assert legacy.content == f".b{{background:url({built.files['favicon.ico'].key})}}".encode()
     # References in listed outputs are theirs: nothing is reported missing or rewritten.
     assert built.missing == ()
 
