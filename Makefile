@@ -71,16 +71,17 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/build.py --big
 
-# The tox matrix (tox.ini): the browser and rolling-deploy tests run in `make test` only.
-TOX_IGNORE := --ignore=tests/test_browser.py --ignore=tests/test_rolling_deploy.py
+# The tox matrix (tox.ini): the slow and browser tests (Chromium, the rolling-deploy simulation,
+# 200 MiB uploads) run in `make test` only.
+TOX_SELECT := -m 'not slow and not browser'
 
 # The matrix's edges: the oldest and the newest Django (CI runs these after `make test`).
 test-edges: $(STAMP)
-	PATH="$(PYENV_BINS)$$PATH" $(BIN)/tox run --skip-missing-interpreters false -e py310-django42,py313-django61 -- $(TOX_IGNORE)
+	PATH="$(PYENV_BINS)$$PATH" $(BIN)/tox run --skip-missing-interpreters false -e py310-django42,py313-django61 -- $(TOX_SELECT)
 
 # Every env of the matrix, two at a time with one pytest worker each (a shared 2-core machine).
 test-matrix: $(STAMP)
-	PATH="$(PYENV_BINS)$$PATH" $(BIN)/tox run-parallel -p 2 --parallel-no-spinner --skip-missing-interpreters false -- -n 1 $(TOX_IGNORE)
+	PATH="$(PYENV_BINS)$$PATH" $(BIN)/tox run-parallel -p 2 --parallel-no-spinner --skip-missing-interpreters false -- -n 1 $(TOX_SELECT)
 
 # The wheel and sdist as the package index sees them, and the wheel alone in a clean venv.
 package-check: $(STAMP)
