@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -112,6 +113,56 @@ def test_adapter_only_options_are_documented() -> None:
     for name in sorted(set(OPTION_NAMES) - set(Settings.field_names())):
         assert f'OPTIONS["{name}"]' in page
     assert "HASHSTORE_URL_FOR" in page
+
+
+def test_every_page_asks_for_the_publisher_policys_permissions() -> None:
+    """Each "Publishing needs ..." names exactly the actions of the publisher's IAM policy."""
+    section = _page("s3-cloudfront.md").split("## IAM policy for the publisher", 1)[1]
+    policy = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    wanted = {
+        action
+        for statement in policy["Statement"]
+        for action in (
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )
+    }
+    sentences = [
+        (page.name, sentence)
+        for page in DOCS.glob("*.md")
+        for sentence in re.findall(r"Publishing needs (.*?)(?:\.\s|\.$)", _page(page.name), re.S)
+    ]
+    pages = {page for page, _ in sentences}
+    assert {"django.md", "quickstart-django.md", "quickstart-flask.md"} <= pages
+    for page, sentence in sentences:
+        actions = set(re.findall(r"s3:\w+", sentence))
+        assert actions == wanted, f"{page}: Publishing needs {sentence}"
+
+
+def _python_blocks(text: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```$", text, re.M | re.S)
+
+
+def test_every_django_settings_example_sets_static_root() -> None:
+    # collectstatic needs STATIC_ROOT (django-storages projects often lack it) and `check` does
+    # not say so: a settings example with the storage and INSTALLED_APPS must show it.
+    pages = [*DOCS.glob("*.md"), DOCS.parent / "README.md", DOCS.parent / "README.pypi.md"]
+    checked = 0
+    for page in pages:
+        for block in _python_blocks(page.read_text(encoding="utf-8")):
+            if "hashstore.django.HashStoreStorage" in block and "INSTALLED_APPS" in block:
+                assert "STATIC_ROOT = " in block, (
+                    f"{page.name}: a settings example lacks STATIC_ROOT"
+                )
+                checked += 1
+    assert checked >= 5
+
+
+def test_flask_static_digest_is_cleaned_before_it_is_removed() -> None:
+    section = _page("migration.md").split("## From flask-static-digest", 1)[1].split("\n## ")[0]
+    clean = section.index("digest clean")
+    assert clean < section.index("from hashstore.flask import HashStore"), (
+        "`flask digest clean` is the extension's command: it must run before the extension goes"
+    )
 
 
 # -- troubleshooting -------------------------------------------------------------------------
