@@ -165,6 +165,19 @@ def test_flask_static_digest_is_cleaned_before_it_is_removed() -> None:
     )
 
 
+def test_deploy_recipes_switch_releases_atomically() -> None:
+    # `ln -sfn new current` unlinks, then links: a process starting in between finds nothing.
+    # Every link is made under a temporary name and renamed over `current` with `mv -T`.
+    text = _page("deploy-recipes.md")
+    code = "\n".join(re.findall(r"^```(?:sh|console)\n(.*?)^```$", text, re.M | re.S))
+    links = re.findall(r"ln -s\w* (\S+) (\S+)", code)
+    assert links
+    for _, link in links:
+        assert link.endswith(".tmp"), f"ln -s onto {link}: link a temporary name, then mv -T"
+        assert f"mv -T {link} {link.removesuffix('.tmp')}" in code
+    assert "collectstatic --noinput --pin " in code  # each deploy pins what it publishes
+
+
 # -- troubleshooting -------------------------------------------------------------------------
 
 
