@@ -422,3 +422,18 @@ def test_a_status_line_on_a_terminal_and_nothing_off_it(tmp_path: Path) -> None:
     code, text, _ = run_on_a_terminal([sys.executable, "-m", "hashstore", "verify", *to("a")])
     assert code == 0
     assert "\rverifying 300/300 objects" in text
+    code, text, _ = run_on_a_terminal(
+        [
+            sys.executable,
+            "-m",
+            "hashstore",
+            "prune",
+            "--to",
+            str(tmp_path / "a"),
+            "--keep-days",
+            "0",
+        ]
+    )
+    assert code == 0
+    assert "\rlisting " in text  # no total: the count and the seconds so far
+    assert text.endswith("\r")
