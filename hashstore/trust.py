@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from .bundlers import SourceBundle, bundles_in
+from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .scan import ScanResult, SourceFile
@@ -99,6 +100,14 @@ class TrustRules:
         globs = [
             item for item in settings.prehashed if Path(os.path.abspath(item)) not in directories
         ]
+        for item in globs:
+            if not any(mark in item for mark in "*?[") and os.path.isdir(item):
+                # A directory that is not a source: as a glob it would match nothing, silently.
+                raise ConfigError(
+                    f"prehashed = {item!r} is invalid: a directory that is none of the "
+                    "sources; give one of the source directories, or a glob of logical names "
+                    f"such as '{posixpath.basename(os.path.normpath(item))}/*'"
+                )
         return cls(
             outputs=MappingProxyType(outputs),
             roots=roots,

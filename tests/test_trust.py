@@ -161,3 +161,13 @@ def test_trust_settings_from_configuration_text() -> None:
     assert settings.prehashed == ("dist/*", "vendor/*")
     with pytest.raises(ConfigError, match=r"HASHSTORE_HASHED_PATTERN = '\[' is invalid"):
         Settings.from_mapping({"hashed_pattern": "["}, describe=lambda n: f"HASHSTORE_{n.upper()}")
+
+
+def test_a_prehashed_directory_that_is_no_source_is_an_error(tmp_path: Path) -> None:
+    make_tree(tmp_path / "static", {"a.js": "1"})
+    make_tree(tmp_path / "elsewhere/dist", {"b.js": "2"})
+    settings = Settings(sources=(tmp_path / "static",), prehashed=(str(tmp_path / "elsewhere"),))
+    with pytest.raises(
+        ConfigError, match=r"prehashed = '.*elsewhere' is invalid: a directory that is none"
+    ):
+        build(settings)
