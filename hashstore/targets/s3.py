@@ -439,7 +439,9 @@ class S3Target:
             return f"holds other bytes of the same size ({file.size:,}; SHA-256 {info.sha256})"
         part_size = self._multipart.part_size(file.size)
         threshold = self._settings.multipart_threshold
-        if info.etag == expected_etag(file, multipart_threshold=threshold, part_size=part_size):
+        if info.etag is not None and info.etag == expected_etag(
+            file, multipart_threshold=threshold, part_size=part_size
+        ):
             return None
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + file.key}
         if self._settings.checksum == "sha256":
