@@ -254,11 +254,13 @@ def test_request_bounds_hold_with_bundler_output_in_the_tree(
     assert n == 1100
     assert sum(1 for name, e in cold.manifest.items() if e.key == name) == 1050
     assert s3_proxy.total <= n + math.ceil(n / 1000) + 3, s3_proxy.operations
+    print(f"cold: N={n}, {s3_proxy.total} requests <= {n + math.ceil(n / 1000) + 3}")
     k = len(s3_bucket.keys())
     s3_proxy.reset()
     warm = publish(settings)
     assert warm.uploaded == ()
     assert s3_proxy.total <= math.ceil(k / 1000) + 2, s3_proxy.operations
+    print(f"warm: K={k}, {s3_proxy.total} requests <= {math.ceil(k / 1000) + 2}")
     assert "HeadObject" not in s3_proxy.operations
     assert "GetObject" not in s3_proxy.operations
 
