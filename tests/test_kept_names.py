@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -379,3 +380,48 @@ def test_a_kept_name_stored_meanwhile_with_other_bytes_fails_the_upload(
     assert "holds other bytes of the same size" in str(info.value)
     assert s3_bucket.get(name) == b"export const a = 2;\n"
     assert not settings.manifest.exists()
+
+
+BUNDLES = Path(__file__).parent / "fixtures" / "bundlers"
+
+
+def test_real_vite_and_webpack_output_publishes_whole_within_the_request_bounds(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path
+) -> None:
+    """Real Vite 8 and webpack 5 output (tests/fixtures/bundlers) beside ordinary files:
+    every listed output keeps its name and bytes, a warm publish is the marker, the listing
+    and the record (no HeadObject, no GetObject), and a chunk changed at the same size is
+    refused before anything is uploaded."""
+    src = tmp_path / "src"
+    shutil.copytree(BUNDLES / "vite", src / "vite")
+    shutil.copytree(BUNDLES / "webpack", src / "webpack")
+    make_tree(src, {"css/site.css": ".a{background:url(../img/a.png)}", "img/a.png": b"png"})
+    settings = s3_bucket.settings(
+        sources=(src,), manifest=tmp_path / "hs.json", endpoint_url=s3_proxy.url
+    )
+    cold = publish(settings)
+    n = len(cold.manifest)
+    assert s3_proxy.total <= n + math.ceil(n / 1000) + 3, s3_proxy.operations
+    kept = {name for name, entry in cold.manifest.items() if entry.key == name}
+    assert "vite/assets/main-Dm7XGA0i.js" in kept
+    assert "webpack/main.4d5be395.js" in kept
+    assert "webpack/assets/logo.fb20ddce.png" in kept
+    assert {"css/site.css", "img/a.png", "webpack/manifest.json"}.isdisjoint(kept)
+    for name in kept:
+        assert s3_bucket.get(name) == (src / name).read_bytes(), name
+
+    k = len(s3_bucket.keys())
+    s3_proxy.reset()
+    assert publish(settings).uploaded == ()
+    assert s3_proxy.total <= math.ceil(k / 1000) + 2
+    assert s3_proxy.operations == Counter({"PutObject": 2, "ListObjectsV2": 1})
+
+    chunk = src / "vite/assets/format-CC8VPYeM.js"
+    data = bytearray(chunk.read_bytes())
+    data[0] = ord(" ") if data[0] != ord(" ") else ord("\n")
+    chunk.write_bytes(bytes(data))
+    s3_proxy.reset()
+    with pytest.raises(KeptNameChangedError, match=r"vite/assets/format-CC8VPYeM\.js \("):
+        publish(settings)
+    assert "UploadPart" not in s3_proxy.operations
+    assert s3_proxy.operations["PutObject"] == 1  # the pending marker only
