@@ -86,21 +86,24 @@ def test_every_setting_is_in_the_generated_table_with_its_three_spellings(
     settings_ext: ModuleType,
 ) -> None:
     table = settings_ext.render_markdown()
-    # One row per option: | `name` | Django | Flask | command line | type | default | doc |
-    cells = [row.split(" | ") for row in table.splitlines()[2:]]
-    rows = {c[0].removeprefix("| `").removesuffix("`"): c for c in cells}
+    # One section per option: "### `name`", its doc, its spellings, its type and default.
+    sections = {
+        block.split("`", 1)[0]: block.split("\n\n", 2)[1:] for block in table.split("### `")[1:]
+    }
     flags = _flag_fields()
-    assert list(rows) == list(Settings.field_names())
+    assert list(sections) == list(Settings.field_names())
     for name in Settings.field_names():
-        _, django, flask, cli, _, _, doc = rows[name]
-        assert flask == f"`HASHSTORE_{name.upper()}`"
-        assert django == (f'`OPTIONS["{name}"]`' if name in OPTION_NAMES else "none")
+        doc, lines = sections[name]
+        spellings = lines.splitlines()[0]
+        django = f'`OPTIONS["{name}"]`' if name in OPTION_NAMES else "none"
+        assert spellings.startswith(f"- Django: {django}; Flask: `HASHSTORE_{name.upper()}`; ")
         if name in flags:
-            assert cli.startswith(f"`{flags[name]}`")
+            assert f"; command line: `{flags[name]}`" in spellings
         text = " ".join(Settings.__dataclass_fields__[name].metadata["doc"].split())
-        assert doc == text.replace("|", "\\|") + " |", f"{name}: its doc is not in the table"
-    assert rows["sources"][3] == "`SRC ...` (arguments of `publish`)"
-    assert rows["retries"][3] == "none"
+        assert doc == text, f"{name}: its doc is not in the table"
+        assert lines.splitlines()[1].startswith("- Type: ")
+    assert "command line: `SRC ...` (arguments of `publish`)" in sections["sources"][1]
+    assert "command line: none" in sections["retries"][1]
 
 
 def test_every_field_has_a_doc() -> None:

@@ -7,7 +7,7 @@ its ``metadata["doc"]``. Command-line flags are read from the real parser
 (``hashstore.django.storage.OPTION_NAMES``), so a field without a flag shows "none" rather than
 a flag that does not exist.
 
-The table is plain Markdown checked into ``docs/configuration.md`` between two comment lines, so
+The reference is plain Markdown checked into ``docs/configuration.md`` between two comments, so
 it reads the same on GitHub and in the built manual. After changing a setting or a flag, rewrite
 it with ``make docs-config`` (``python docs/_ext/hashstore_settings.py``); ``--check`` exits 1
 when the page is stale, and ``tests/test_docs.py`` fails then too.
@@ -164,7 +164,7 @@ def option_rows() -> list[OptionRow]:
                 cli=", ".join(_cli_cell(s) for s in spellings) or NOT_AVAILABLE,
                 type=_describe_type(name, hints[name]),
                 default=_describe_default(getattr(defaults, name)),
-                # One line: a row of the list-table ends at the first unindented line.
+                # One paragraph: the metadata wraps its text for the source, not the page.
                 doc=" ".join(str(field.metadata.get("doc", "")).split()),
             )
         )
@@ -172,34 +172,31 @@ def option_rows() -> list[OptionRow]:
 
 
 PAGE = Path(__file__).resolve().parent.parent / "configuration.md"
-BEGIN = "<!-- The table below is generated: `make docs-config` rewrites it. -->"
-END = "<!-- End of the generated table. -->"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+BEGIN = "<!-- Generated: `make docs-config` rewrites the options below. -->"
+END = "<!-- End of the generated options. -->"
 
 
 def render_markdown() -> str:
-    """The reference as a Markdown table (GitHub's and MyST's), one row per option."""
-    lines = [
-        "| Option | Django | Flask | Command line | Type | Default | What it does |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    """The reference as Markdown: a short section per option (a table of seven columns is too
+    wide to read on GitHub or in the manual)."""
+    sections = []
     for row in option_rows():
-        cells = (row.name, row.django, row.flask, row.cli, row.type, row.default, row.doc)
-        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
-    return "\n".join(lines) + "\n"
+        sections.append(
+            f"### {row.name}\n\n{row.doc}\n\n"
+            f"- Django: {row.django}; Flask: {row.flask}; command line: {row.cli}\n"
+            f"- Type: {row.type}; default: {row.default}\n"
+        )
+    return "\n".join(sections)
 
 
 def update_page(text: str) -> str:
-    """``docs/configuration.md``'s text with the table between its markers rendered afresh."""
+    """``docs/configuration.md``'s text with the options between its markers rendered afresh."""
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
     return text[:start] + "\n\n" + render_markdown() + "\n" + text[end:]
 
 
 def main(argv: list[str]) -> int:
-    """Rewrite the table in ``docs/configuration.md``; with ``--check``, only say if it is stale."""
+    """Rewrite the options in ``docs/configuration.md``; ``--check`` only says if they are stale."""
     text = PAGE.read_text(encoding="utf-8")
     fresh = update_page(text)
     if "--check" in argv:
@@ -209,7 +206,7 @@ def main(argv: list[str]) -> int:
         return 0
     if fresh != text:
         PAGE.write_text(fresh, encoding="utf-8")
-        print(f"rewrote the table in {PAGE}")
+        print(f"rewrote the options in {PAGE}")
     return 0
 
 
