@@ -153,3 +153,68 @@ def test_a_writer_racing_the_complete_is_reported_naming_the_key(
     assert info.value.key == file.key
     assert target.url_for_key(file.key) in str(info.value)
     assert hashlib.md5(theirs).hexdigest() in str(info.value)  # their ETag, shown
+
+
+# -- stores that keep a damaged body (no checksum enforcement) --------------------------------
+
+
+def unchecking_store(target: S3Target) -> None:
+    """The probe record of a store that ignores a wrong SHA-256 and whose ETags are MD5s."""
+    record_capabilities(target, {"checksum-enforced": False, "etag-md5": True})
+
+
+# radosgw checks the SigV4 payload hash botocore signs over plain http, so it refuses the
+# proxy's damaged bodies itself before any ETag is compared.
+@pytest.mark.moto_only
+def test_a_damaged_part_is_caught_by_its_etag_and_never_completed(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory, tmp_path: Path
+) -> None:
+    file = make_file(tmp_path, "big.bin", os.urandom(6 * MIB))
+    target = target_for(multipart_settings(s3_bucket, endpoint_url=s3_proxy.url))
+    unchecking_store(target)
+    s3_proxy.set_faults(corrupt_rate=1.0, operations=frozenset({"UploadPart"}))
+
+    with pytest.raises(TargetError, match=r"part \d's ETag is .*, its MD5 .*damaged") as info:
+        target.put_if_absent(file)
+
+    assert info.value.key == file.key
+    assert "sent 3 times" in str(info.value)  # each attempt read again and sent again
+    assert s3_proxy.operations["CompleteMultipartUpload"] == 0
+    stored = s3_bucket.keys()
+    assert file.key not in stored
+    assert not s3_bucket.client.list_multipart_uploads(Bucket=s3_bucket.name).get("Uploads")
+
+
+# radosgw checks the SigV4 payload hash botocore signs over plain http, so it refuses the
+# proxy's damaged bodies itself before any ETag is compared.
+@pytest.mark.moto_only
+def test_a_damaged_single_part_upload_is_reported_naming_the_key(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory, tmp_path: Path
+) -> None:
+    file = make_file(tmp_path, "css/app.css", b"body { color: red }\n" * 100)
+    target = target_for(s3_bucket.settings(endpoint_url=s3_proxy.url))
+    unchecking_store(target)
+    s3_proxy.set_faults(corrupt_rate=1.0, operations=frozenset({"PutObject"}))
+
+    with pytest.raises(TargetError, match="holds other bytes than") as info:
+        target.put_if_absent(file)
+
+    assert info.value.key == file.key
+    assert hashlib.md5(file.source.read_bytes()).hexdigest() in str(info.value)
+
+
+# radosgw checks the SigV4 payload hash botocore signs over plain http, so it refuses the
+# proxy's damaged bodies itself before any ETag is compared.
+@pytest.mark.moto_only
+def test_where_the_store_checks_sha256_no_etag_is_compared(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory, tmp_path: Path
+) -> None:
+    """On AWS (checksums enforced) the record drops the check: a damaged body is refused there,
+    so here, on a store that keeps it, the damage goes unnoticed, as it should cost nothing."""
+    file = make_file(tmp_path, "css/app.css", b"body { color: red }\n" * 100)
+    target = target_for(s3_bucket.settings(endpoint_url=s3_proxy.url))
+    record_capabilities(target, {"checksum-enforced": True, "etag-md5": True})
+    s3_proxy.set_faults(corrupt_rate=1.0, operations=frozenset({"PutObject"}))
+
+    assert target.put_if_absent(file) is True
+    assert s3_bucket.get(file.key) != file.source.read_bytes()

@@ -316,6 +316,23 @@ class S3Target:
         record = self.capabilities()
         return record is None or record.get("conditional-complete") is not True
 
+    @property
+    def confirms_etags(self) -> bool:
+        """Whether uploads compare the store's ETag with the MD5 of the bytes sent.
+
+        Only where nothing else checks the bytes: the probe record says the store ignores a
+        wrong SHA-256 (or ``checksum`` is ``none``) and that its ETags are MD5s. It costs no
+        request (the ETag is in every ``PutObject`` and ``UploadPart`` answer), one more read
+        of each single-part file, and lets a damaged part be sent again before completing.
+        """
+        checksum = self._settings.checksum
+        if checksum == "md5":
+            return False
+        record = self.capabilities()
+        if record is None or record.get("etag-md5") is not True:
+            return False
+        return checksum == "none" or record.get("checksum-enforced") is False
+
     def store_notes(self) -> list[str]:
         """Sentences for a publish's summary about what this store does not check.
 
@@ -553,7 +570,20 @@ class S3Target:
             request["ContentMD5"] = _stream_md5(file)
         with file.open() as body:
             request["Body"] = body
-            self._call("PutObject", file.key, self._client.put_object, **request)
+            answer = self._call("PutObject", file.key, self._client.put_object, **request)
+        if self.confirms_etags:
+            etag, md5 = _etag(answer.get("ETag")), _stream_md5_hex(file)
+            if etag != md5:
+                raise TargetError(
+                    f"PutObject {self.url_for_key(file.key)}: the store holds other bytes than "
+                    f"{file.source}: its ETag is {etag}, the file's MD5 {md5}. The body was "
+                    "damaged on the way and this store does not check SHA-256 checksums: delete "
+                    "the object and publish again, and set checksum = 'md5' if `hashstore "
+                    "doctor` says the store checks Content-MD5",
+                    operation="PutObject",
+                    bucket=self.bucket,
+                    key=file.key,
+                )
 
     def _confirm_existing(self, file: BuiltFile, info: ObjectInfo | None = None) -> bool:
         """``False`` if the key holds this file's bytes, as far as the store can tell.
@@ -856,6 +886,16 @@ class S3Target:
         except BotoCoreError as exc:
             raise self._translate(exc, operation, key) from exc
 
+    def _body_rejected(self, operation: str, key: str, why: str) -> TargetError:
+        """The error for a body the store kept with other bytes than sent (sent again)."""
+        return _BodyRejected(
+            f"{operation} {self.url_for_key(key)}: {why}",
+            operation=operation,
+            bucket=self.bucket,
+            key=key,
+            reason=f"{operation} {self._error_context.where(None)}: {why}",
+        )
+
     def _translate(
         self,
         exc: Exception,
@@ -884,12 +924,17 @@ def _add_content_md5(request: Any, **kwargs: Any) -> None:
 
 def _stream_md5(file: BuiltFile) -> str:
     """Content-MD5 of a file, read in blocks (the body is read again to send it)."""
+    return _b64(bytes.fromhex(_stream_md5_hex(file)))
+
+
+def _stream_md5_hex(file: BuiltFile) -> str:
+    """The hex MD5 of a file, read in blocks."""
     digest = hashlib.md5(usedforsecurity=False)
     stream: BinaryIO
     with file.open() as stream:
         while block := stream.read(MIB):
             digest.update(block)
-    return _b64(digest.digest())
+    return digest.hexdigest()
 
 
 _MD5_ETAG = re.compile(r"[0-9a-f]{32}")
@@ -903,11 +948,7 @@ def _other_bytes(info: ObjectInfo, file: BuiltFile, checksum: str) -> bool:
         # A single-request upload's ETag is the MD5 of its bytes, except with SSE-KMS or
         # SSE-C; AWS keeps the SHA-256 hashstore sends with those, so the case above decides
         # there, and this one serves stores that keep no checksum (radosgw).
-        digest = hashlib.md5(usedforsecurity=False)
-        with file.open() as stream:
-            while block := stream.read(MIB):
-                digest.update(block)
-        return digest.hexdigest() != info.etag
+        return _stream_md5_hex(file) != info.etag
     return False
 
 

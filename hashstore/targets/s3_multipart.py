@@ -157,6 +157,7 @@ class MultipartUploader:
         """
         target = self._target
         part_size = self.part_size(file.size)
+        confirm = target.confirms_etags
         whole = hashlib.sha256()
         md5s: list[bytes] = []
         total = 0
@@ -194,7 +195,7 @@ class MultipartUploader:
                     number += 1
                     try:
                         future = target._pool("part").submit(
-                            self._upload_part, file.key, upload_id, number, data
+                            self._upload_part, file.key, upload_id, number, data, confirm
                         )
                     except BaseException:
                         self._slots.release()
@@ -218,7 +219,9 @@ class MultipartUploader:
             )
         return [future.result() for future in futures], md5s
 
-    def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+    def _upload_part(
+        self, key: str, upload_id: str, number: int, data: bytes, confirm: bool
+    ) -> dict[str, Any]:
         target = self._target
         request: dict[str, Any] = {
             "Bucket": target.bucket,
@@ -238,6 +241,16 @@ class MultipartUploader:
             request["ContentMD5"] = _b64(hashlib.md5(data, usedforsecurity=False).digest())
         answer = target._call("UploadPart", key, target.client.upload_part, **request)
         part["ETag"] = answer["ETag"]
+        if confirm:
+            md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            if str(answer["ETag"]).strip('"') != md5:
+                # Not completed yet: the whole upload is aborted and sent again.
+                raise target._body_rejected(
+                    "UploadPart",
+                    key,
+                    f"part {number}'s ETag is {answer['ETag']}, its MD5 {md5}: the body was "
+                    "damaged on the way (this store does not check SHA-256 checksums)",
+                )
         return part
 
     def _abort(self, key: str, upload_id: str) -> None:
