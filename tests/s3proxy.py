@@ -5,7 +5,9 @@ to the real store (moto's server, or an S3-compatible store over plain HTTP) and
 back. On the way it:
 
 - counts requests by method (``counts["PUT"]``) and by S3 operation (``operations["PutObject"]``)
-  and records each one (method, path, query, headers) in ``requests``;
+  and records each one (method, path, query, headers, the checksums it claims for its payload
+  and the payload's real SHA-256, a POST's body) in ``requests``, so a test can prove what the
+  client sent, which the store itself may not check (moto stores bodies without checking them);
 - adds ``latency`` seconds to every request (the benchmark uses 0.02);
 - answers a seeded, deterministic fraction of requests with ``500 InternalError`` or
   ``503 SlowDown`` (a proper S3 XML error) instead of forwarding them;
@@ -49,6 +51,18 @@ __all__ = ["Faults", "ProxiedRequest", "S3Proxy", "operation_name"]
 # Headers that describe one hop, not the request; never forwarded as they are.
 _HOP_HEADERS = frozenset(
     {"connection", "keep-alive", "proxy-connection", "te", "upgrade", "expect", "trailer"}
+)
+
+# The headers (or trailers) by which a request claims a checksum of its payload.
+_CHECKSUM_HEADERS = frozenset(
+    {
+        "content-md5",
+        "x-amz-checksum-crc32",
+        "x-amz-checksum-crc32c",
+        "x-amz-checksum-crc64nvme",
+        "x-amz-checksum-sha1",
+        "x-amz-checksum-sha256",
+    }
 )
 
 _ERROR_MESSAGES = {
@@ -97,6 +111,13 @@ class ProxiedRequest:
     fault: str | None = None
     """What the proxy did to it: ``error``, ``reset``, ``reset-after``, ``corrupt``,
     ``injected``, ``bad-digest``; ``None`` if it was forwarded as is."""
+    checksums: dict[str, str] = field(default_factory=dict)
+    """The checksums the request claims for its payload (``x-amz-checksum-sha256``,
+    ``content-md5``...), from its headers or trailers (aws-chunked or HTTP), names lower case."""
+    payload_sha256: str | None = None
+    """Base64 SHA-256 of the payload as forwarded (after any corruption); ``None`` without one."""
+    body: bytes | None = None
+    """The entity of a ``POST`` (CompleteMultipartUpload's part list, DeleteObjects' keys)."""
 
 
 @dataclass
@@ -389,7 +410,20 @@ class _Handler(BaseHTTPRequestHandler):
             and not _checksums_match(entity, trailers, headers)
         ):
             kind, fault = "bad-digest", fault or "bad-digest"
-        proxy._record(ProxiedRequest(self.command, path, query, headers, operation, fault))
+        payload, claimed = _claims(entity, trailers, headers)
+        proxy._record(
+            ProxiedRequest(
+                self.command,
+                path,
+                query,
+                headers,
+                operation,
+                fault,
+                checksums={k: v for k, v in claimed.items() if k in _CHECKSUM_HEADERS},
+                payload_sha256=_b64(hashlib.sha256(payload).digest()) if entity else None,
+                body=entity if self.command == "POST" else None,
+            )
+        )
         if faults.latency:
             time.sleep(faults.latency)
 
@@ -563,14 +597,22 @@ def _corrupt(entity: bytes, headers: dict[str, str], where: float) -> bytes:
     return bytes(data)
 
 
-def _checksums_match(entity: bytes, trailers: list[bytes], headers: dict[str, str]) -> bool:
-    """Whether the payload matches the SHA-256 / MD5 the request claims (S3's upload check)."""
+def _claims(
+    entity: bytes, trailers: list[bytes], headers: dict[str, str]
+) -> tuple[bytes, dict[str, str]]:
+    """The payload of a request, and its headers merged with the checksums in its trailers."""
     spans, claimed_in_body = _payload(entity, headers)
     payload = b"".join(entity[a:b] for a, b in spans)
     claimed = {**headers, **claimed_in_body}
     for line in trailers:
         name, _, value = line.decode("latin-1").partition(":")
         claimed[name.strip().lower()] = value.strip()
+    return payload, claimed
+
+
+def _checksums_match(entity: bytes, trailers: list[bytes], headers: dict[str, str]) -> bool:
+    """Whether the payload matches the SHA-256 / MD5 the request claims (S3's upload check)."""
+    payload, claimed = _claims(entity, trailers, headers)
     sha = claimed.get("x-amz-checksum-sha256")
     if sha and _b64(hashlib.sha256(payload).digest()) != sha:
         return False

@@ -583,7 +583,7 @@ def test_multipart_of_a_file_changed_since_build_is_refused(
     file.source.write_bytes(b"b" * (6 * MIB))  # same size, other bytes
     target = target_for(multipart_settings(s3_bucket, endpoint_url=s3_proxy.url))
 
-    with pytest.raises(TargetError, match="changed since it was built"):
+    with pytest.raises(TargetError, match="changed since the build read it"):
         target.put_if_absent(file)
 
     assert s3_proxy.operations["AbortMultipartUpload"] == 1

@@ -46,7 +46,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from ..errors import ConfigError, TargetError
 from ..media_types import content_type
-from .base import READ_CHUNK, ObjectInfo, check_record_key, release_key
+from .base import READ_CHUNK, ObjectInfo, changed_since_build, check_record_key, release_key
 from .capabilities import CAPABILITIES_KEY, Capabilities
 from .s3_errors import (
     CHECKSUM_CODES,
@@ -528,7 +528,11 @@ class S3Target:
                 time.sleep(CONFLICT_BACKOFF * 2 ** (conflicts - 1) * random.uniform(0.5, 1.5))
             except _BodyRejected as exc:
                 # Nothing was stored, and each attempt reads the file again: corruption on the
-                # way seldom strikes the same object twice, a file that changed does every time.
+                # way seldom strikes the same object twice, a file that changed does every time,
+                # so a changed file (the store checked it against the build's digest, which is
+                # what PutObject sends) fails now, named.
+                if file.content is None and file.size < self._settings.multipart_threshold:
+                    self._source_md5(file, self.url_for_key(file.key))
                 rejections += 1
                 if rejections == BODY_ATTEMPTS:
                     raise _rejected_every_time(exc) from exc
@@ -613,17 +617,77 @@ class S3Target:
                 bucket=self.bucket,
                 key=file.key,
             )
-        if info.size != file.size or _other_bytes(info, file, self._settings.checksum):
-            raise TargetError(
-                f"PutObject {where}: the key already holds other bytes ({info.size:,} bytes, "
-                f"sha256 {info.sha256 or 'unknown'}; this build has {file.size:,} bytes, sha256 "
-                f"{file.digest}). Objects under hashed keys are never overwritten: delete the "
-                "object if it is corrupt, then rerun",
+        self._check_stored_bytes(file, info, where)
+        return False
+
+    def _check_stored_bytes(self, file: BuiltFile, info: ObjectInfo, where: str) -> None:
+        """After a ``412`` on a hashed key: the object there must hold the build's bytes.
+
+        Checked with what the store gives, strongest first: the SHA-256 it keeps (checksum mode
+        ``sha256``, single-request uploads); else a single-request upload's ETag, the MD5 of its
+        bytes (the build's bytes are hashed here, no request); else the size alone, and a
+        warning says so (a multipart object stored without a SHA-256).
+
+        :raises TargetError: the object holds other bytes, or the source file changed since
+            the build (:func:`~.base.changed_since_build`).
+        """
+        if info.size != file.size:
+            stored = f"{info.size:,} bytes"
+        elif info.sha256 is not None:
+            if info.sha256 == file.digest:
+                return
+            stored = f"SHA-256 {info.sha256}"
+        elif info.etag is not None and _MD5_ETAG.fullmatch(info.etag):
+            md5 = self._source_md5(file, where)
+            if md5 == info.etag:
+                return
+            stored = (
+                f"ETag {info.etag}, the MD5 of a single-request upload's bytes, and this build's "
+                f"MD5 is {md5}; with SSE-KMS or SSE-C, ETags are no MD5s: use checksum = "
+                "'sha256' there"
+            )
+        else:
+            log.warning(
+                "%s was stored already (412) with this build's size; the store keeps no SHA-256 "
+                "for it and its ETag (%s) is no MD5 (a multipart upload), so only the size was "
+                "compared: `hashstore verify --deep` compares the bytes",
+                where,
+                info.etag or "none",
+            )
+            return
+        raise TargetError(
+            f"PutObject {where}: the key already holds other bytes ({stored}; this build has "
+            f"{file.size:,} bytes, SHA-256 {file.digest}). Objects under hashed keys are never "
+            "overwritten: delete the object if it is corrupt, then rerun",
+            operation="PutObject",
+            bucket=self.bucket,
+            key=file.key,
+        )
+
+    def _source_md5(self, file: BuiltFile, where: str) -> str:
+        """The MD5 of ``file``'s bytes, read once with their SHA-256 to prove they are the build's.
+
+        :raises TargetError: the source file changed since the build.
+        """
+        md5 = hashlib.md5(usedforsecurity=False)
+        sha256 = hashlib.sha256()
+        size = 0
+        stream: BinaryIO
+        with file.open() as stream:
+            while block := stream.read(MIB):
+                md5.update(block)
+                sha256.update(block)
+                size += len(block)
+        if size != file.size or sha256.hexdigest() != file.digest:
+            raise changed_since_build(
+                file,
+                size=size,
+                digest=sha256.hexdigest(),
+                where=where,
                 operation="PutObject",
                 bucket=self.bucket,
-                key=file.key,
             )
-        return False
+        return md5.hexdigest()
 
     def put_release(self, release: str, body: bytes) -> None:
         """Write (or replace) ``.hashstore/releases/<release>.json`` (:meth:`put_record`)."""
@@ -938,18 +1002,6 @@ def _stream_md5_hex(file: BuiltFile) -> str:
 
 
 _MD5_ETAG = re.compile(r"[0-9a-f]{32}")
-
-
-def _other_bytes(info: ObjectInfo, file: BuiltFile, checksum: str) -> bool:
-    """Whether the stored object of ``file``'s size is known to hold other bytes."""
-    if info.sha256 is not None:
-        return info.sha256 != file.digest
-    if checksum == "sha256" and info.etag is not None and _MD5_ETAG.fullmatch(info.etag):
-        # A single-request upload's ETag is the MD5 of its bytes, except with SSE-KMS or
-        # SSE-C; AWS keeps the SHA-256 hashstore sends with those, so the case above decides
-        # there, and this one serves stores that keep no checksum (radosgw).
-        return _stream_md5_hex(file) != info.etag
-    return False
 
 
 def _log_resend(exc: TargetError, attempt: int) -> None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import TargetError
+from .base import changed_since_build
 
 if TYPE_CHECKING:
     from ..build import BuiltFile
@@ -76,7 +77,7 @@ class MultipartUploader:
     def put(self, file: BuiltFile) -> None:
         """Upload ``file`` in parts and complete it create-only; abort on any failure.
 
-        :raises TargetError: a request failed, or the file changed since it was built.
+        :raises TargetError: a request failed, or the file changed since the build.
         """
         target = self._target
         key = target.prefix + file.key
@@ -209,13 +210,13 @@ class MultipartUploader:
         for future in futures:
             future.result()  # the first part that failed raises its TargetError
         if total != file.size or whole.hexdigest() != file.digest:
-            raise TargetError(
-                f"UploadPart {target.url_for_key(file.key)}: {file.source} changed since it was "
-                f"built ({total:,} bytes read, {file.size:,} expected, or other bytes): "
-                "build again and rerun",
+            raise changed_since_build(
+                file,
+                size=total,
+                digest=whole.hexdigest(),
+                where=target.url_for_key(file.key),
                 operation="UploadPart",
                 bucket=target.bucket,
-                key=file.key,
             )
         return [future.result() for future in futures], md5s
 
