@@ -425,3 +425,53 @@ def test_real_vite_and_webpack_output_publishes_whole_within_the_request_bounds(
         publish(settings)
     assert "UploadPart" not in s3_proxy.operations
     assert s3_proxy.operations["PutObject"] == 1  # the pending marker only
+
+
+def test_the_same_bytes_in_as_many_parts_cut_elsewhere_are_read_not_refused(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path
+) -> None:
+    """Stored in two parts of 5.5 MiB with SHA-256 checksums, where hashstore would cut 6 + 5:
+    the ETags and the composite checksums differ although the bytes are the same, so the
+    object is read, and the publish goes on."""
+    data = bytes(range(256)) * (11 * MIB // 256)
+    name = "vendor/model-3f2a9c1b.bin"
+    make_tree(tmp_path / "src", {name: data})
+    client, key = s3_bucket.client, s3_bucket.prefix + name
+    upload = client.create_multipart_upload(
+        Bucket=s3_bucket.name, Key=key, ChecksumAlgorithm="SHA256"
+    )
+    parts = []
+    half = len(data) // 2
+    for number, piece in enumerate((data[:half], data[half:]), 1):
+        answer = client.upload_part(
+            Bucket=s3_bucket.name,
+            Key=key,
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=piece,
+            ChecksumAlgorithm="SHA256",
+        )
+        parts.append(
+            {
+                "PartNumber": number,
+                "ETag": answer["ETag"],
+                "ChecksumSHA256": answer["ChecksumSHA256"],
+            }
+        )
+    client.complete_multipart_upload(
+        Bucket=s3_bucket.name,
+        Key=key,
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": parts},
+    )
+    settings = s3_bucket.settings(
+        sources=(tmp_path / "src",),
+        manifest=tmp_path / "hs.json",
+        endpoint_url=s3_proxy.url,
+        prehashed=("vendor/*",),
+        multipart_threshold=6 * MIB,
+        multipart_chunksize=6 * MIB,
+    )
+    assert publish(settings).uploaded == ()
+    assert s3_proxy.operations["HeadObject"] == 1
+    assert s3_proxy.operations["GetObject"] == 1

@@ -68,18 +68,24 @@ def composite_sha256(file: BuiltFile, part_size: int) -> str:
 def checksum_verdict(file: BuiltFile, head: Mapping[str, Any], part_size: int) -> bool | None:
     """Whether a ``HeadObject`` answer (checksum mode on) proves the object holds ``file``.
 
-    :returns: ``True`` or ``False`` when the stored SHA-256 (whole or composite) decides;
-        ``None`` when the store keeps no SHA-256 for the object.
+    :returns: ``True`` or ``False`` when the stored SHA-256 decides; ``None`` when it cannot:
+        the store keeps none, or keeps a composite one of parts other than hashstore's.
     """
     value = head.get("ChecksumSHA256")
     if not value:
         return None
-    if "-" in value or head.get("ChecksumType") == "COMPOSITE":
-        if "-" not in value:
-            return None  # a composite checksum without its part count: cannot be recomputed
-        if value.rsplit("-", 1)[1] != str(-(-file.size // part_size)):
-            return None  # uploaded in other parts than hashstore's: read it instead
-        return str(value) == composite_sha256(file, part_size)
+    value = str(value)
+    etag = str(head.get("ETag", "")).strip('"')
+    # S3 writes a multipart object's checksum as "<base64>-<parts>" (ChecksumType COMPOSITE);
+    # some stores leave the suffix out, but the ETag still ends in "-<parts>".
+    if "-" in value or "-" in etag or head.get("ChecksumType") == "COMPOSITE":
+        parts = value.rsplit("-", 1)[1] if "-" in value else etag.rpartition("-")[2]
+        if parts != str(-(-file.size // part_size)):
+            return None  # no part count, or other parts: read the object instead
+        # Equal proves the same bytes; unequal may be the same bytes cut at other offsets
+        # into as many parts, which only a read can tell.
+        ours = composite_sha256(file, part_size).rsplit("-", 1)[0]
+        return True if value.rsplit("-", 1)[0] == ours else None
     try:
         return base64.b64decode(value, validate=True).hex() == file.digest
     except ValueError:
