@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ....errors import HashstoreError
 from ....manifest import Manifest
 from ....pins import pin_release, unpin
-from ....targets import open_target
+from ....targets import Target, open_target
 from ...assets import hashstore_storage
 
 
@@ -40,31 +40,34 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["name"]
+        release: str | None = options["release"]
+        if options["unpin"] and release is not None:
+            raise CommandError("--unpin takes the pin NAME only, no RELEASE")
         try:
             settings = hashstore_storage().hashstore_settings
-            release: str | None = options["release"]
-            if options["unpin"]:
-                if release is not None:
-                    raise CommandError("--unpin takes the pin NAME only, no RELEASE")
-            elif release is None:
+            if not options["unpin"] and release is None:
                 release = Manifest.load(settings.manifest).release
             target = open_target(settings)
             try:
-                if release is None:
-                    removed = unpin(target, name)
-                else:
-                    pinned = pin_release(target, name, release)
+                message = (
+                    self._unpin(target, name)
+                    if release is None
+                    else self._pin(target, name, release)
+                )
             finally:
                 target.close()
         except (HashstoreError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
-        where = target.describe()
-        if release is None:
-            if removed is None:
-                self.stdout.write(f"No pin {name} in {where}: nothing to do.")
-            else:
-                self.stdout.write(f"Unpinned {name} (was release {removed.release}) in {where}.")
-        else:
-            self.stdout.write(
-                f"Pinned {name} -> release {pinned.id} ({pinned.files} file(s)) in {where}."
-            )
+        self.stdout.write(message)
+
+    def _pin(self, target: Target, name: str, release: str) -> str:
+        pinned = pin_release(target, name, release)
+        return (
+            f"Pinned {name} -> release {pinned.id} ({pinned.files} file(s)) in {target.describe()}."
+        )
+
+    def _unpin(self, target: Target, name: str) -> str:
+        removed = unpin(target, name)
+        if removed is None:
+            return f"No pin {name} in {target.describe()}: nothing to do."
+        return f"Unpinned {name} (was release {removed.release}) in {target.describe()}."
