@@ -52,6 +52,7 @@ __all__ = [
     "EntryFiles",
     "SourceBundle",
     "bundles_in",
+    "development_entries",
     "entry_points",
     "find_bundler_manifests",
     "read_bundler_manifest",
@@ -538,6 +539,24 @@ def entry_points(bundles: Sequence[SourceBundle], names: Container[str]) -> dict
             result[entry.name] = logical
             origin.setdefault(entry.name, manifest.path)
     return dict(sorted(result.items()))
+
+
+class _Anything:
+    """A container holding every name: development has no build to check against."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+def development_entries(
+    sources: Sequence[Path | str | tuple[str, Path | str]],
+) -> dict[str, EntryFiles]:
+    """The entry points of the bundles in ``sources``, read afresh, for development without a
+    published manifest (``vite build --watch`` rewrites the bundler's manifest as it goes).
+
+    .. versionadded:: 0.2
+    """
+    return entry_points(bundles_in(sources), _Anything())
 
 
 # Characters that end a URL in JavaScript and CSS source: quotes, brackets, spaces, separators.

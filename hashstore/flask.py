@@ -42,7 +42,8 @@ except ImportError as exc:
     raise missing_framework("hashstore.flask", "Flask", exc) from exc
 
 from . import cli
-from .errors import ConfigError, HashstoreError, ManifestError, SourceError
+from .bundlers import development_entries
+from .errors import ConfigError, HashstoreError, ManifestError, SourceError, UnknownAssetError
 from .manifest import Manifest
 from .scan import scan
 from .settings import Settings
@@ -288,11 +289,23 @@ class HashStoreState:
         ``modulepreload`` links for its static imports and its ``<script type="module">``, each
         with ``integrity`` and ``crossorigin`` (see :func:`hashstore.tags.render_entry_tags`).
 
+        In debug mode without a manifest the entry comes from the bundler's manifest in the
+        static folders and the URLs are Flask's own, without integrity.
+
         :raises UnknownAssetError: no bundle in the published build has that entry point.
         :raises ManifestError: there is no manifest (entry points come from a publish).
 
         .. versionadded:: 0.2
         """
+        if self.manifest is None and self.app.debug:
+            # Development: the bundler's own manifest, the files as Flask serves them.
+            entries = development_entries(self.publish_settings(check=False).sources)
+            if name not in entries:
+                raise UnknownAssetError(
+                    f"'{name}' is not an entry point of any bundler manifest in the static "
+                    "folders; build the front end (vite build) first"
+                )
+            return Markup(render_entry_tags(entries[name], lambda n: (self._local_url(n), None)))
         manifest = self._require_manifest()
         entry = manifest.entry_point(name)
         return Markup(render_entry_tags(entry, lambda n: (manifest.url(n), manifest.integrity(n))))

@@ -44,6 +44,8 @@ from django.test import Client  # noqa: E402
 
 from hashstore.django import HashStoreStorage, asset_tag, asset_url  # noqa: E402
 
+N = len(EXAMPLE_NAMES)
+
 
 def current_storage() -> HashStoreStorage:
     storage = django_storages["staticfiles"]
@@ -141,7 +143,7 @@ def test_collectstatic_publishes_and_pages_point_at_the_published_bytes(
     # The release record went up with the objects, and the collected files stay local.
     assert f".hashstore/releases/{manifest.release}.json" in stored
     assert (static_root / "blog/css/blog.css").is_file()
-    assert output.lines("hashstore: uploaded 13 new file(s)")
+    assert output.lines(f"hashstore: uploaded {N} new file(s)")
 
 
 def test_module_scripts_and_extra_attributes_in_the_example_pages(tmp_path: Path) -> None:
@@ -149,7 +151,12 @@ def test_module_scripts_and_extra_attributes_in_the_example_pages(tmp_path: Path
     with site(tmp_path / "static", STORAGES=storages(**options)):
         collectstatic(verbosity=0)
         html = Client().get("/shop/").content.decode()
-    (module,) = [t for t in asset_tags(html) if t.attrs.get("type") == "module"]
+    modules = [t for t in asset_tags(html) if t.attrs.get("type") == "module"]
+    (module,) = [t for t in modules if "data-currency" in t.attrs]
+    # The other is the Vite front end's entry, from {% entry_tags "src/main.js" %}.
+    assert [t.attrs["src"] for t in modules if t is not module] == [
+        "/assets/frontend/assets/main-6SeIhNJK.js"
+    ]
     assert module.name == "script"
     assert module.attrs["data-currency"] == "EUR"
     assert '<script type="module" src="/assets/shop/js/cart.' in html
@@ -169,8 +176,8 @@ def test_dry_run_plans_from_the_sources_and_uploads_nothing(
         output = collectstatic(dry_run=True, verbosity=2)
     assert s3_bucket.keys() == []
     assert not static_root.exists()
-    assert output.lines("hashstore: would upload 13 new file(s)")
-    assert len(output.lines("Would upload '")) == 13
+    assert output.lines(f"hashstore: would upload {N} new file(s)")
+    assert len(output.lines("Would upload '")) == N
 
 
 def test_clear_empties_static_root_but_never_the_bucket_or_the_manifest(
@@ -206,7 +213,7 @@ def test_clear_empties_static_root_but_never_the_bucket_or_the_manifest(
 
 
 @pytest.mark.parametrize(
-    ("verbosity", "summary", "per_file"), [(0, 0, 0), (1, 1, 0), (2, 1, 13), (3, 1, 13)]
+    ("verbosity", "summary", "per_file"), [(0, 0, 0), (1, 1, 0), (2, 1, N), (3, 1, N)]
 )
 def test_verbosity(tmp_path: Path, verbosity: int, summary: int, per_file: int) -> None:
     options = {"target": str(tmp_path / "public"), "base_url": "/assets/"}
@@ -215,8 +222,8 @@ def test_verbosity(tmp_path: Path, verbosity: int, summary: int, per_file: int) 
     lines = output.lines("hashstore: ")
     assert len([line for line in lines if "new file(s)" in line]) == summary
     if summary:
-        assert output.lines("hashstore: uploaded 13 new file(s) (")
-        assert "0 already present, 13 in release" in lines[0]
+        assert output.lines(f"hashstore: uploaded {N} new file(s) (")
+        assert f"0 already present, {N} in release" in lines[0]
     uploads = output.lines("Uploaded '")
     assert len(uploads) == per_file
     if per_file:
@@ -230,7 +237,7 @@ def test_a_second_collectstatic_uploads_nothing(tmp_path: Path) -> None:
     with site(tmp_path / "static", STORAGES=storages(**options)):
         collectstatic(verbosity=0)
         output = collectstatic(verbosity=1)
-    assert output.lines("hashstore: uploaded 0 new file(s) (0 B), 13 already present")
+    assert output.lines(f"hashstore: uploaded 0 new file(s) (0 B), {N} already present")
 
 
 def test_prehashed_option_keeps_names(tmp_path: Path) -> None:
@@ -239,7 +246,8 @@ def test_prehashed_option_keeps_names(tmp_path: Path) -> None:
         collectstatic(verbosity=0)
     manifest = Manifest.load(tmp_path / "static" / "hashstore.json")
     kept = sorted(name for name, entry in manifest.items() if entry.key == name)
-    assert kept == ["site/fonts/inter.woff", "site/fonts/inter.woff2"]
+    bundled = sorted(n for n in EXAMPLE_NAMES if n.startswith("frontend/assets/"))
+    assert kept == [*bundled, "site/fonts/inter.woff", "site/fonts/inter.woff2"]
     assert (tmp_path / "public/site/fonts/inter.woff2").is_file()
 
 
@@ -253,7 +261,7 @@ def test_local_target_inside_static_root_for_whitenoise(tmp_path: Path) -> None:
         url = current_storage().url("site/css/site.css")
     manifest = Manifest.load(static_root / "hashstore.json")
     assert sorted(manifest) == sorted(EXAMPLE_NAMES)  # hashed copies are not published again
-    assert again.lines("hashstore: uploaded 0 new file(s) (0 B), 13 already present")
+    assert again.lines(f"hashstore: uploaded 0 new file(s) (0 B), {N} already present")
     assert url == "/static/" + manifest["site/css/site.css"].key
     assert (static_root / manifest["site/css/site.css"].key).is_file()
 
@@ -273,7 +281,7 @@ def test_a_failed_publish_raises_the_core_error_and_writes_no_manifest(
     with site(static_root, STORAGES=storages(**options)), pytest.raises(CommandError) as caught:
         collectstatic(verbosity=0)
     message = str(caught.value)
-    assert "13 object(s) could not be published" in message
+    assert f"{N} object(s) could not be published" in message
     assert "PutObject" in message
     assert "access denied" in message.lower()
     assert not (static_root / "hashstore.json").exists()

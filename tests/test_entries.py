@@ -395,3 +395,55 @@ def test_import_map_setting_from_json_text() -> None:
     settings = Settings.from_mapping({"import_map": '{"lit": "vendor/lit/index.js"}'})
 
     assert dict(settings.import_map) == {"lit": "vendor/lit/index.js"}
+
+
+# -- development: no manifest yet ---------------------------------------------------------------
+
+
+def test_flask_debug_without_a_manifest_reads_the_bundler_manifest(tmp_path: Path) -> None:
+    from flask import Flask, render_template_string
+
+    from hashstore.flask import HashStore
+
+    root = tmp_path / "site"
+    copy_output("vite", root / "static" / "dist")
+    app = Flask("site", root_path=str(root), instance_path=str(root / "instance"))
+    HashStore(app)
+    app.debug = True
+
+    with app.test_request_context():
+        html = render_template_string('{{ entry_tags("src/main.js") }}')
+        with pytest.raises(UnknownAssetError, match="build the front end"):
+            render_template_string('{{ entry_tags("src/nope.js") }}')
+
+    assert attributes(html) == [
+        {"tag": "link", "rel": "stylesheet", "href": "/static/dist/assets/main-CfYyqprX.css"},
+        {"tag": "link", "rel": "modulepreload", "href": "/static/dist/assets/format-CC8VPYeM.js"},
+        {"tag": "script", "type": "module", "src": "/static/dist/assets/main-Dm7XGA0i.js"},
+    ]
+    app.debug = False
+    with app.test_request_context(), pytest.raises(ManifestError, match="does not exist"):
+        render_template_string('{{ entry_tags("src/main.js") }}')
+
+
+def test_django_debug_without_a_manifest_reads_the_bundler_manifest(tmp_path: Path) -> None:
+    from tests.django_support import setup_django, site, storages
+
+    setup_django()
+    from django.template import engines
+
+    front = copy_output("vite", tmp_path / "front")
+    (front / ".vite" / "manifest.json").rename(front / "manifest.json")
+    options = {"target": str(tmp_path / "cdn"), "base_url": CDN}
+    source = '{% load hashstore %}{% entry_tags "src/admin.js" %}'
+    dirs = [("front", str(front))]
+    with site(tmp_path / "static", STORAGES=storages(**options), STATICFILES_DIRS=dirs, DEBUG=True):
+        html = engines["django"].from_string(source).render({})
+    published = site(tmp_path / "static", STORAGES=storages(**options), STATICFILES_DIRS=dirs)
+    with published, pytest.raises(ManifestError, match="collectstatic"):
+        engines["django"].from_string(source).render({})
+
+    assert attributes(html) == [
+        {"tag": "link", "rel": "modulepreload", "href": "/static/front/assets/format-CC8VPYeM.js"},
+        {"tag": "script", "type": "module", "src": "/static/front/assets/admin-Dw5Bt5da.js"},
+    ]

@@ -41,7 +41,8 @@ def create_app(release_dir: Path, release: str, *, mode: str) -> Any:
     from flask_app import create_app as example_app
     from markupsafe import Markup
 
-    from hashstore.tags import render_asset_tag
+    from hashstore.bundlers import development_entries
+    from hashstore.tags import render_asset_tag, render_entry_tags
 
     if mode == "hashstore":
         app = example_app()
@@ -71,8 +72,17 @@ def create_app(release_dir: Path, release: str, *, mode: str) -> Any:
         def classic_tag(name: str, **attrs: Any) -> Markup:
             return Markup(render_asset_tag(name, classic_url(name), None, attrs))
 
+        def classic_entry_tags(name: str) -> Markup:
+            # The Vite front end's entry, read from Vite's manifest in the static folder.
+            sources = app.extensions["hashstore"].publish_settings(check=False).sources
+            entry = development_entries(sources)[name]
+            return Markup(render_entry_tags(entry, lambda n: (classic_url(n), None)))
+
         app.jinja_env.globals.update(
-            asset_url=classic_url, asset_tag=classic_tag, asset_integrity=lambda name: ""
+            asset_url=classic_url,
+            asset_tag=classic_tag,
+            asset_integrity=lambda name: "",
+            entry_tags=classic_entry_tags,
         )
 
     @app.after_request

@@ -6,14 +6,17 @@ way of asking gives the same answer as ``{% static %}``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import STATICFILES_STORAGE_ALIAS
+from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 from django.utils.safestring import SafeString, mark_safe
 
-from ..errors import HashstoreError, ManifestError
+from ..bundlers import development_entries
+from ..errors import HashstoreError, ManifestError, UnknownAssetError
 from ..settings import Settings
 from ..tags import render_asset_tag, render_entry_tags, render_import_map
 from .storage import HashStoreStorage
@@ -88,13 +91,27 @@ def entry_tags(name: str) -> SafeString:
     for each module it imports statically and its ``<script type="module">``, each with
     ``integrity`` and ``crossorigin`` (see :func:`hashstore.tags.render_entry_tags`).
 
+    With ``DEBUG = True`` and no manifest, the entry comes from the bundler's manifest in
+    ``STATICFILES_DIRS`` and the URLs are ``STATIC_URL`` + name, without integrity, as
+    ``runserver`` serves them.
+
     :raises UnknownAssetError: no bundle in the published build has that entry point.
-    :raises ManifestError: there is no manifest: entry points come from ``collectstatic``.
+    :raises ManifestError: there is no manifest (and ``DEBUG`` is off): entry points come from
+        ``collectstatic``.
 
     .. versionadded:: 0.2
     """
     storage = hashstore_storage()
     manifest = storage.manifest
+    if manifest is None and django_settings.DEBUG:
+        entries = development_entries(_staticfiles_dirs())
+        if name not in entries:
+            raise UnknownAssetError(
+                f"'{name}' is not an entry point of any bundler manifest in STATICFILES_DIRS; "
+                "build the front end (vite build) first"
+            )
+        html = render_entry_tags(entries[name], lambda n: (storage.url(n), None))
+        return mark_safe(html)  # every value was escaped by render_entry_tags
     if manifest is None:
         raise ManifestError(
             f"entry_tags({name!r}) needs the manifest {storage.hashstore_settings.manifest}, "
@@ -116,3 +133,14 @@ def import_map() -> SafeString:
     mapping = storage.hashstore_settings.import_map
     html = render_import_map(mapping, lambda n: (storage.url(n), storage.integrity(n)))
     return mark_safe(html)  # JSON with <, > and & escaped, in a fixed element
+
+
+def _staticfiles_dirs() -> list[Path | tuple[str, Path]]:
+    """``STATICFILES_DIRS`` as source roots: where a bundler's output is in development."""
+    roots: list[Path | tuple[str, Path]] = []
+    for item in django_settings.STATICFILES_DIRS:
+        if isinstance(item, (tuple, list)):
+            roots.append((str(item[0]).strip("/"), Path(item[1])))
+        else:
+            roots.append(Path(item))
+    return roots

@@ -41,7 +41,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BUILD_DIR / "static"  # collectstatic collects here, then hashstore publishes
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# The Vite front end (examples/frontend) is built into frontend/dist/, published under frontend/.
+STATICFILES_DIRS = [BASE_DIR / "static", ("frontend", BASE_DIR / "frontend" / "dist")]
 
 ASSETS_DIR = BUILD_DIR / "assets"  # the local target: hashed files, never overwritten
 ASSETS_URL = "/assets/"

@@ -1,0 +1,1 @@
+var e=document.getElementById(`frontend`);e&&(e.textContent=`This paragraph was written by the Vite bundle.`,e.classList.add(`frontend-ready`)),window.hashstoreFrontend=!0;
