@@ -195,6 +195,8 @@ def run_page(name: str, cwd: Path, endpoint: str) -> list[str]:
         "PYTHONWARNINGS": "error",
     }
     env.pop("FLASK_RUN_FROM_CLI", None)
+    # Set by the Django tests in this worker (tests/django_support.py); manage.py must choose.
+    env.pop("DJANGO_SETTINGS_MODULE", None)
     page_steps = steps(ROOT / name if name.startswith("README") else DOCS / name)
     assert page_steps, f"{name} has no console commands"
     failures = []
