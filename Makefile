@@ -32,7 +32,8 @@ services:
 	bash scripts/ensure-nginx.sh
 	bash scripts/ensure-chromium.sh
 
-# Pinned npm packages for tests/test_thirdparty.py, cached in build/thirdparty/.
+# Pinned npm packages for tests/test_thirdparty.py and the JavaScript scanner's tests, cached in
+# build/thirdparty/.
 thirdparty: $(STAMP)
 	@if command -v npm >/dev/null 2>&1; then $(BIN)/python bench/thirdparty.py; \
 	else echo "npm not found: tests/test_thirdparty.py will skip the npm packages"; fi
