@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hashstore.references import Reference, find_js_references, format_url
 from hashstore.references_js import SPECIFIER_KINDS, _lex, is_bare_specifier
 
+from . import frontend_fixtures
 from .helpers import load_bench_script
 
 tree_sitter = pytest.importorskip("tree_sitter")
@@ -487,9 +488,51 @@ def test_cases_agree_with_the_parser(js: str) -> None:
     _check_against_oracle(js)
 
 
-@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.*js")), ids=lambda p: p.name)
+_FIXTURE_SCRIPTS = sorted(
+    path
+    for pattern in (
+        "references/*.*js",
+        "bundlers/**/*.js",
+        "frontend/*/src/**/*.js",
+        "frontend/*/*.js",
+    )
+    for path in FIXTURES.parent.glob(pattern)
+)
+
+
+@pytest.mark.parametrize(
+    "path", _FIXTURE_SCRIPTS, ids=lambda p: p.relative_to(FIXTURES.parent).as_posix()
+)
 def test_fixture_files_agree_with_the_parser(path: Path) -> None:
-    assert _check_against_oracle(path.read_text(encoding="utf-8"))
+    """The trap fixture, the checked-in Vite and webpack output, and the front-end sources."""
+    _check_against_oracle(path.read_text(encoding="utf-8"))
+
+
+def test_the_fixture_scripts_include_real_bundles() -> None:
+    names = {p.relative_to(FIXTURES.parent).parts[0:2] for p in _FIXTURE_SCRIPTS}
+    assert {
+        ("bundlers", "vite"),
+        ("bundlers", "webpack"),
+        ("references", "module_traps.mjs"),
+    } <= names
+
+
+@pytest.mark.parametrize("name", frontend_fixtures.NAMES)
+def test_bundles_built_by_make_test_agree_with_the_parser(name: str) -> None:
+    """The Vite 8 and webpack 5 fixture projects as ``make test`` builds them."""
+    if not frontend_fixtures.output_path(name).is_dir() and frontend_fixtures.npm_command() is None:
+        pytest.skip(f"npm is not installed, so the {name} fixture project cannot be built")
+    try:
+        output = frontend_fixtures.built(name)
+    except frontend_fixtures.FixtureBuildError as exc:
+        pytest.fail(f"{exc} (run `.venv/bin/python -m tests.frontend_fixtures` to retry)")
+    scripts = sorted(output.rglob("*.js"))
+    assert len(scripts) >= 3
+    for path in scripts:
+        try:
+            _check_against_oracle(path.read_text(encoding="utf-8"))
+        except AssertionError as exc:
+            raise AssertionError(f"{path}: {exc}") from exc
 
 
 def _package_files(name: str) -> list[Path]:
