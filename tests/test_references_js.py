@@ -494,7 +494,7 @@ _FIXTURE_SCRIPTS = sorted(
         "references/*.*js",
         "bundlers/**/*.js",
         "frontend/*/src/**/*.js",
-        "frontend/*/*.js",
+        "frontend/*/*.*js",
     )
     for path in FIXTURES.parent.glob(pattern)
 )
