@@ -374,6 +374,11 @@ def main(
     except Interrupted as exc:
         print(exc, file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        # Ctrl-C before the command's handlers were in place, or a second one that did not
+        # wait for a safe point: no claim about what was recorded.
+        print("interrupted", file=sys.stderr)
+        return 130
     except HashstoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -437,3 +437,46 @@ def test_a_status_line_on_a_terminal_and_nothing_off_it(tmp_path: Path) -> None:
     assert code == 0
     assert "\rlisting " in text  # no total: the count and the seconds so far
     assert text.endswith("\r")
+
+
+def test_a_second_ctrl_c_does_not_wait_and_prints_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first SIGINT asks for a safe point; a second one is Python's KeyboardInterrupt at
+    once, which the command line reports as one line too."""
+    import importlib
+
+    from hashstore.cli import main
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers need the main thread")
+    src = many_files(tmp_path / "src", 50)
+
+    asked = threading.Event()
+    ask = StopRequest.set
+
+    def set_and_tell(self: StopRequest, signum: int | None = None) -> None:
+        ask(self, signum)
+        asked.set()
+
+    monkeypatch.setattr(StopRequest, "set", set_and_tell)
+
+    class Twice(LocalTarget):
+        def put_if_absent(self, file: object) -> bool:
+            if not asked.is_set():
+                signal.raise_signal(signal.SIGINT)
+                assert asked.wait(60)  # the main thread ran the handler: now the second
+                signal.raise_signal(signal.SIGINT)
+            return super().put_if_absent(file)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(
+        importlib.import_module("hashstore.publish"),
+        "open_target",
+        lambda settings: Twice(Path(settings.target)),
+    )
+    before = signal.getsignal(signal.SIGINT)
+    code = main(["publish", str(src), "--to", str(tmp_path / "out"), "--jobs", "1"])
+    assert code == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+    assert signal.getsignal(signal.SIGINT) == before
+    assert not (tmp_path / "hashstore.json").exists()
