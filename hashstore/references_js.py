@@ -194,11 +194,13 @@ class _Lexed:
         """``)`` -> its ``(``, for the ones matched already: nested groups are crossed once."""
 
     def in_code(self, position: int) -> bool:
+        """Whether ``position`` is in code: in no comment, string, template text or regex."""
         k = bisect_right(self.starts, position) - 1
         return k < 0 or self.ends[k] <= position
 
 
 def _lex(text: str) -> _Lexed:
+    """Find every comment, string, template literal piece and regular expression of ``text``."""
     lexed = _Lexed()
     starts, ends, comments = lexed.starts, lexed.ends, lexed.comments
     pos = 0
