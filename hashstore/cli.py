@@ -613,7 +613,7 @@ def run_prune(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
     1 if a release published meanwhile lost objects."""
     from .retention import prune
 
-    with running(args, err) as progress:
+    with running(args, sys.stderr) as progress:  # a stream, not Django's OutputWrapper
         report = prune(
             settings,
             keep_releases=args.keep_releases,
