@@ -15,6 +15,7 @@ from .build import Build, BuiltFile, build
 from .errors import (
     ConfigError,
     HashstoreError,
+    Interrupted,
     KeptNameChangedError,
     ManifestError,
     MissingReferenceError,
@@ -35,6 +36,7 @@ __all__ = [
     "BuiltFile",
     "ConfigError",
     "HashstoreError",
+    "Interrupted",
     "KeptNameChangedError",
     "Manifest",
     "ManifestEntry",
