@@ -345,6 +345,7 @@ def signal_on_first_upload(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("signal_on_first_upload")
 def test_flask_hashstore_publish_stops_on_sigterm(tmp_path: Path) -> None:
+    pytest.importorskip("flask")
     from .test_flask import flask_cli, make_app
 
     app = make_app(tmp_path / "site", files={f"f{i}.txt": str(i) for i in range(50)})
@@ -358,6 +359,7 @@ def test_flask_hashstore_publish_stops_on_sigterm(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("signal_on_first_upload")
 def test_django_collectstatic_stops_on_sigterm(tmp_path: Path) -> None:
+    pytest.importorskip("django")
     from django.core.management.base import CommandError
 
     from .django_support import collectstatic, setup_django, site, storages

@@ -359,6 +359,7 @@ def test_read_pin_returns_what_publish_wrote(tmp_path: Path) -> None:
 
 
 def test_flask_hashstore_pins(tmp_path: Path) -> None:
+    pytest.importorskip("flask")
     from .test_flask import flask_cli, make_app
 
     app = make_app(tmp_path / "site")
@@ -377,6 +378,7 @@ def test_flask_hashstore_pins(tmp_path: Path) -> None:
 
 
 def test_django_collectstatic_pin_and_hashstore_pin(tmp_path: Path) -> None:
+    pytest.importorskip("django")
     from io import StringIO
 
     from django.core.management import call_command
