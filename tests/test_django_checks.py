@@ -156,7 +156,8 @@ def test_check_templates_passes_for_the_example(tmp_path: Path) -> None:
     options = publish(tmp_path)
     with site(tmp_path / "static", STORAGES=storages(**options)):
         out, _ = check_templates()
-    assert "Checked 3 template file(s): 10 asset name(s), all in manifest" in out
+    # With the Vite front end's {% entry_tags "src/main.js" %} in base.html.
+    assert "Checked 3 template file(s): 11 asset name(s), all in manifest" in out
 
 
 def test_check_templates_lists_each_missing_name_with_file_and_line(tmp_path: Path) -> None:
@@ -171,11 +172,13 @@ def test_check_templates_lists_each_missing_name_with_file_and_line(tmp_path: Pa
         "{% comment %}\n{% asset_url 'also/commented.png' %}\n{% endcomment %}\n"
         "{% static image_name %}\n"
         '<img src="{% asset_url "img/missing.png" %}">\n'
+        '{% entry_tags "src/mian.js" %}{% entry_tags "src/main.js" %}\n'
     )
     jinja = tmp_path / "jinja"
     jinja.mkdir()
     (jinja / "mail.txt").write_text(
         'Logo: {{ asset_url("site/img/favicon.svg") }}\n\n{{ static("mail/logo.png") }}\n'
+        '{{ entry_tags("src/main.js") }}\n'
     )
     templates = [
         {
@@ -195,7 +198,7 @@ def test_check_templates_lists_each_missing_name_with_file_and_line(tmp_path: Pa
     ):
         check_templates()
     message = str(caught.value)
-    assert "3 asset name(s) in templates are not in manifest" in message
+    assert "4 asset name(s) in templates are not in manifest" in message
     lines = message.splitlines()
     about = str((extra / "pages" / "about.html").resolve())
     assert any(
@@ -204,6 +207,11 @@ def test_check_templates_lists_each_missing_name_with_file_and_line(tmp_path: Pa
         for line in lines
     )
     assert any(line.startswith(f"{about}:9: 'img/missing.png'") for line in lines)
+    assert any(
+        line.startswith(f"{about}:10: 'src/mian.js' is not an entry point")
+        and "Did you mean 'src/main.js'" in line
+        for line in lines
+    )
     assert any(
         line.startswith(f"{(jinja / 'mail.txt').resolve()}:3: 'mail/logo.png'") for line in lines
     )

@@ -9,6 +9,7 @@ Expected tags are computed from the published manifest, so a key never appears h
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from collections.abc import Mapping
@@ -16,12 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from hashstore import publish
 from hashstore.build import build
 from hashstore.cli import main
 from hashstore.errors import ConfigError, ManifestError, SourceError, UnknownAssetError
 from hashstore.manifest import Manifest
 from hashstore.settings import Settings
+from tests.conftest import S3Bucket
 from tests.helpers import make_tree
+from tests.s3proxy import S3Proxy
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bundlers"
 CDN = "https://cdn.example.test/static/"
@@ -447,3 +451,34 @@ def test_django_debug_without_a_manifest_reads_the_bundler_manifest(tmp_path: Pa
         {"tag": "link", "rel": "modulepreload", "href": "/static/front/assets/format-CC8VPYeM.js"},
         {"tag": "script", "type": "module", "src": "/static/front/assets/admin-Dw5Bt5da.js"},
     ]
+
+
+# -- S3: bundler output keeps the request bounds -------------------------------------------------
+
+
+def test_s3_request_bounds_hold_with_bundler_output(
+    tmp_path: Path, s3_bucket: S3Bucket, s3_proxy: S3Proxy
+) -> None:
+    copy_output("vite", tmp_path / "src" / "vite")
+    copy_output("webpack", tmp_path / "src" / "webpack")
+    make_tree(tmp_path / "src", {"css/app.css": "a { background: url(../img/a.png) }"})
+    make_tree(tmp_path / "src", {"img/a.png": b"\x89PNG a"})
+    settings = s3_bucket.settings(
+        sources=(tmp_path / "src",),
+        endpoint_url=s3_proxy.url,
+        manifest=tmp_path / "hashstore.json",
+        base_url=CDN,
+    )
+
+    cold = publish(settings)
+    n = len(cold.build.files)
+    assert len(cold.uploaded) == n
+    assert s3_proxy.total <= n + math.ceil(n / 1000) + 3, s3_proxy.operations
+    assert len(cold.build.kept) > 20  # Vite's and webpack's files, under their own names
+
+    s3_proxy.reset()
+    warm = publish(settings)
+    assert warm.uploaded == ()
+    k = len(s3_bucket.keys())
+    assert s3_proxy.total <= math.ceil(k / 1000) + 2, s3_proxy.operations
+    assert Manifest.load(tmp_path / "hashstore.json").entries == cold.manifest.entries

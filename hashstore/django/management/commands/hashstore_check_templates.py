@@ -4,7 +4,9 @@ Scans the template folders of every engine (``DIRS`` and, with ``APP_DIRS``, eac
 ``templates``) for literal names in ``{% static "..." %}``, ``{% asset_tag "..." %}``,
 ``{% asset_url "..." %}`` and ``{% asset_integrity "..." %}`` (Jinja2: ``static("...")`` and
 the same helpers) and fails, naming file and line, for each name the manifest lacks, so a
-missing asset fails in CI and not at request time. Names held in variables are not checked.
+missing asset fails in CI and not at request time. Entry points in ``{% entry_tags "..." %}``
+(``entry_tags("...")``) are checked against the manifest's entry points. Names held in
+variables are not checked.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.template import engines
 from django.template.backends.django import DjangoTemplates
 
-from ....errors import ManifestError
+from ....errors import ManifestError, UnknownAssetError
 from ...assets import hashstore_storage
 
 _HELPERS = r"(?:static|asset_tag|asset_url|asset_integrity)"
 _NAME = r"""(?P<q>["'])(?P<name>[^"'\n]+)(?P=q)"""
 _DJANGO = re.compile(r"\{%-?\s*" + _HELPERS + r"\s+" + _NAME)
 _JINJA = re.compile(r"\b" + _HELPERS + r"\(\s*" + _NAME)
+_DJANGO_ENTRY = re.compile(r"\{%-?\s*entry_tags\s+" + _NAME)
+_JINJA_ENTRY = re.compile(r"\bentry_tags\(\s*" + _NAME)
 # Comments are blanked (keeping their newlines, so line numbers stay right).
 _DJANGO_COMMENTS = re.compile(r"\{#.*?#\}|\{%\s*comment\b.*?%\}.*?\{%\s*endcomment\s*%\}", re.S)
 _JINJA_COMMENTS = re.compile(r"\{#.*?#\}", re.S)
@@ -39,6 +43,13 @@ def asset_names(text: str, *, jinja: bool = False) -> Iterator[tuple[int, str]]:
     """``(line, name)`` for every literal asset name in a template's text."""
     text = (_JINJA_COMMENTS if jinja else _DJANGO_COMMENTS).sub(_blank, text)
     for match in (_JINJA if jinja else _DJANGO).finditer(text):
+        yield text.count("\n", 0, match.start()) + 1, match.group("name")
+
+
+def entry_names(text: str, *, jinja: bool = False) -> Iterator[tuple[int, str]]:
+    """``(line, name)`` for every literal entry point name (``entry_tags``) in a template."""
+    text = (_JINJA_COMMENTS if jinja else _DJANGO_COMMENTS).sub(_blank, text)
+    for match in (_JINJA_ENTRY if jinja else _DJANGO_ENTRY).finditer(text):
         yield text.count("\n", 0, match.start()) + 1, match.group("name")
 
 
@@ -95,6 +106,12 @@ class Command(BaseCommand):
                         names += 1
                         if name not in manifest:
                             problems.append(f"{_shown(path)}:{line}: {manifest.unknown(name)}")
+                    for line, name in entry_names(text, jinja=jinja):
+                        names += 1
+                        try:
+                            manifest.entry_point(name)
+                        except UnknownAssetError as exc:
+                            problems.append(f"{_shown(path)}:{line}: {exc}")
         for problem in problems:
             self.stderr.write(problem)
         if problems:
