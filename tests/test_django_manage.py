@@ -50,7 +50,7 @@ def test_collectstatic_to_s3_reports_and_exits_zero(s3_bucket: S3Bucket, tmp_pat
 
     checked = run_manage("hashstore_check_templates", settings=S3_SETTINGS, env=env)
     assert checked.returncode == 0, checked.stderr
-    assert "10 asset name(s), all in manifest" in checked.stdout
+    assert "11 asset name(s), all in manifest" in checked.stdout
 
 
 def test_verbosity_2_lists_each_upload(tmp_path: Path) -> None:
