@@ -2,27 +2,31 @@
 
 Options are the ``Settings`` fields spelled as flags (``base_url`` -> ``--base-url``). An
 adapter may pass ``defaults`` (Flask passes the app's configuration), which flags override.
-Any :class:`~hashstore.errors.HashstoreError` is printed once and exits 1; usage errors exit 2.
+Any :class:`~hashstore.errors.HashstoreError` is printed once (``error: ...``, naming settings as
+flags) and exits 1; usage errors (an unknown flag, a missing argument or target, an invalid
+flag value) exit 2. With ``--json`` a failure also prints a JSON error object on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timezone
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .build import BuiltFile
-from .errors import HashstoreError, Interrupted, UnknownAssetError
+from .errors import ConfigError, HashstoreError, Interrupted, PublishError, UnknownAssetError
 from .interrupts import stop_on_signals
 from .manifest import Manifest
 from .progress import Progress, StatusLine
 from .publish import Plan, PublishReport, format_size, publish
 from .settings import Settings
+from .spelling import Spelling, option
 from .tags import render_asset_tag, render_entry_tags
 from .targets import open_target
 
@@ -48,6 +52,11 @@ _BUILD_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("--release", "release", {"metavar": "ID", "help": "release id"}),
     ("--strict", "strict", {"action": "store_true", "help": "missing references are errors"}),
     ("--ignore", "ignore", {"action": "append", "metavar": "GLOB", "help": "names to leave out"}),
+    (
+        "--allow-empty",
+        "allow_empty",
+        {"action": "store_true", "help": "publish even if the build has no files"},
+    ),
     (
         "--allow-missing",
         "allow_missing",
@@ -136,7 +145,12 @@ def _add_options(
         )
 
 
-class _CommandParser(argparse.ArgumentParser):
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self)
+
+
+class _CommandParser(_Parser):
     """A subcommand's parser: a flag it does not know is reported with its own usage line."""
 
     def parse_known_args(  # type: ignore[override]
@@ -148,6 +162,40 @@ class _CommandParser(argparse.ArgumentParser):
         return parsed, extras
 
 
+class FlagSpelling(Spelling):
+    """Settings as command-line flags: ``--jobs``, ``--checksum md5``,
+    ``--no-conditional-writes``; settings without a flag keep their field name."""
+
+    def __init__(self, flags: Mapping[str, tuple[str, str | None]]) -> None:
+        self.flags = dict(flags)
+        """Settings field -> (flag, argparse action)."""
+
+    def name(self, field: str) -> str:
+        flag = self.flags.get(field)
+        return flag[0] if flag is not None else field
+
+    def assign(self, field: str, value: object) -> str:
+        if field not in self.flags:
+            return super().assign(field, value)
+        flag, action = self.flags[field]
+        if action in ("store_true", "store_false"):
+            wanted = action == "store_true"
+            return flag if value is wanted else f"no {flag}"
+        if isinstance(value, (list, tuple)):
+            return " ".join(f"{flag} {shlex.quote(str(item))}" for item in value)
+        return f"{flag} {shlex.quote(str(value))}"
+
+
+SPELLING = FlagSpelling(
+    {
+        dest: (flag, kwargs.get("action"))
+        for table in (_TARGET_OPTIONS, _MANIFEST_OPTIONS, _BUILD_OPTIONS)
+        for flag, dest, kwargs in table
+    }
+)
+"""How the ``hashstore`` command writes settings in its messages."""
+
+
 def _settings(args: argparse.Namespace, defaults: Settings) -> Settings:
     values = {
         key.removeprefix("setting_"): value
@@ -156,12 +204,15 @@ def _settings(args: argparse.Namespace, defaults: Settings) -> Settings:
     }
     if getattr(args, "sources", None):
         values["sources"] = tuple(args.sources)
-    flags = {
-        dest: flag
-        for table in (_TARGET_OPTIONS, _MANIFEST_OPTIONS, _BUILD_OPTIONS)
-        for flag, dest, _ in table
-    }
-    return Settings.from_mapping(values, base=defaults, describe=lambda n: flags.get(n, n))
+    return Settings.from_mapping(values, base=defaults, spelling=SPELLING)
+
+
+class UsageError(Exception):
+    """The command line is wrong (exit status 2), raised instead of argparse's exit."""
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser) -> None:
+        super().__init__(message)
+        self.parser = parser
 
 
 def build_parser(
@@ -172,7 +223,7 @@ def build_parser(
     :param defaults: the settings flags override, shown as each flag's default in ``--help``.
     """
     defaults = defaults if defaults is not None else Settings()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog,
         description="Publish static files under content-hashed names to S3 or a directory.",
     )
@@ -195,7 +246,7 @@ def build_parser(
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument("-v", "--verbose", action="count", default=0, help="a line per file")
     _add_quiet(p)
-    p.set_defaults(handler=_publish)
+    p.set_defaults(handler=_publish, subparser=p)
 
     u = commands.add_parser("url", help="print the URL of a logical name from the manifest")
     u.add_argument("name", help="logical name (css/app.css) or a bundler entry (src/main.js)")
@@ -204,7 +255,7 @@ def build_parser(
         "--tags", action="store_true", help="print the HTML tags that load it, with integrity"
     )
     _add_options(u, _MANIFEST_OPTIONS, defaults, _FROM_MANIFEST)
-    u.set_defaults(handler=_url)
+    u.set_defaults(handler=_url, subparser=u)
 
     r = commands.add_parser(
         "releases",
@@ -213,7 +264,7 @@ def build_parser(
     # Not required here: `releases pin NAME RELEASE --to TARGET` gives it to the subcommand.
     _add_options(r, _TARGET_OPTIONS, defaults, target_required=False)
     r.add_argument("--json", action="store_true", help="print JSON")
-    r.set_defaults(handler=_releases)
+    r.set_defaults(handler=_releases, subparser=r)
     pins = r.add_subparsers(dest="pin_command", metavar="{pin,unpin}")
     pin = pins.add_parser(
         "pin",
@@ -224,19 +275,19 @@ def build_parser(
     pin.add_argument("name", metavar="NAME", help="pin name, e.g. production or staging")
     pin.add_argument("release", metavar="RELEASE", help="release id (`hashstore releases`)")
     _add_options(pin, _TARGET_OPTIONS, defaults)
-    pin.set_defaults(handler=_pin)
+    pin.set_defaults(handler=_pin, subparser=pin)
     unpin = pins.add_parser(
         "unpin", help="remove the pin NAME (its release is then pruned by the policy alone)"
     )
     unpin.add_argument("name", metavar="NAME", help="pin name")
     _add_options(unpin, _TARGET_OPTIONS, defaults)
-    unpin.set_defaults(handler=_unpin)
+    unpin.set_defaults(handler=_unpin, subparser=unpin)
 
     v = commands.add_parser(
         "verify", help="check that every object of a manifest or release is stored intact"
     )
     add_verify_arguments(v, defaults)
-    v.set_defaults(handler=_verify)
+    v.set_defaults(handler=_verify, subparser=v)
 
     pr = commands.add_parser(
         "prune",
@@ -246,7 +297,7 @@ def build_parser(
         "least D days old, then the dropped release records. See docs/retention.md.",
     )
     add_prune_arguments(pr, defaults)
-    pr.set_defaults(handler=_prune)
+    pr.set_defaults(handler=_prune, subparser=pr)
 
     d = commands.add_parser("doctor", help="check bucket and CloudFront settings hashstore needs")
     _add_options(d, _TARGET_OPTIONS, defaults)
@@ -261,7 +312,7 @@ def build_parser(
         "--no-probe", action="store_true", help="write no probe objects under .hashstore/probe/"
     )
     d.add_argument("--json", action="store_true", help="print a JSON report")
-    d.set_defaults(handler=_doctor)
+    d.set_defaults(handler=_doctor, subparser=d)
     return parser
 
 
@@ -360,19 +411,42 @@ def main(
     *,
     defaults: Settings | None = None,
     prog: str = "hashstore",
+    spelling: Spelling = SPELLING,
 ) -> int:
-    """Run the command line; returns the exit code.
+    """Run the command line; returns the exit code (0 ok, 1 error).
+
+    Bad usage (an unknown flag, a missing argument, source or target, an invalid flag value)
+    raises ``SystemExit(2)`` after the usage line, as argparse does.
 
     :param argv: arguments (default ``sys.argv[1:]``).
     :param defaults: settings that flags override (Flask passes the app's configuration).
+    :param spelling: how messages name settings (Flask adds its ``HASHSTORE_*`` keys).
     """
-    args = build_parser(prog, defaults).parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(prog, defaults)
+    as_json = "--json" in argv
+    try:
+        args = parser.parse_args(argv)
+        as_json = bool(getattr(args, "json", False))
+        try:
+            settings = _settings(args, defaults if defaults is not None else Settings())
+        except ConfigError as exc:
+            raise UsageError(str(exc), args.subparser) from exc
+        _check_usage(args, settings, spelling)
+    except UsageError as exc:
+        # As argparse does (SystemExit 2 after the usage line), with a JSON error if asked.
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
+        if as_json:
+            _print_json_error("UsageError", str(exc), 2)
+        raise SystemExit(2) from None
     handler: Handler = args.handler
     try:
-        settings = _settings(args, defaults if defaults is not None else Settings())
         return handler(args, settings)
     except Interrupted as exc:
         print(exc, file=sys.stderr)
+        if as_json:
+            _print_json_error("Interrupted", str(exc), exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
         # Ctrl-C before the command's handlers were in place, or a second one that did not
@@ -380,8 +454,37 @@ def main(
         print("interrupted", file=sys.stderr)
         return 130
     except HashstoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        message = exc.render(spelling)
+        print(f"error: {message}", file=sys.stderr)
+        if as_json:
+            failures = exc.failures if isinstance(exc, PublishError) else None
+            _print_json_error(type(exc).__name__, message, 1, failures, spelling)
         return 1
+
+
+def _check_usage(args: argparse.Namespace, settings: Settings, spelling: Spelling) -> None:
+    if args.command == "publish" and not settings.sources:
+        raise UsageError(
+            f"no source directories: give them as arguments ({args.subparser.prog} SRC... "
+            f"{spelling.render(option('target'))} TARGET)",
+            args.subparser,
+        )
+
+
+def _print_json_error(
+    kind: str,
+    message: str,
+    code: int,
+    failures: Sequence[tuple[str, str]] | None = None,
+    spelling: Spelling = SPELLING,
+) -> None:
+    """The failure as JSON on stdout, for scripts that read ``--json`` output."""
+    error: dict[str, Any] = {"type": kind, "message": message, "exit_code": code}
+    if failures is not None:
+        error["failures"] = [
+            {"key": key, "reason": spelling.render(reason)} for key, reason in failures
+        ]
+    print(json.dumps({"ok": False, "error": error}, indent=2))
 
 
 @contextmanager
@@ -396,10 +499,6 @@ def running(args: argparse.Namespace, err: TextIO) -> Iterator[Progress]:
 
 
 def _publish(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.sources:
-        raise HashstoreError(
-            "no source directories: give them as arguments (hashstore publish SRC... --to TARGET)"
-        )
     verbose: int = args.verbose
 
     def on_plan(the_plan: Plan) -> None:
@@ -442,7 +541,7 @@ def _print_report(report: PublishReport, args: argparse.Namespace, verbose: int)
             "left as written (--strict makes this an error)",
             file=sys.stderr,
         )
-    for warning in report.build.warnings:
+    for warning in report.notes:
         print(f"warning: {warning}", file=sys.stderr)
     if report.dry_run and verbose:
         for f in report.plan.missing:

@@ -13,20 +13,60 @@
 
 Foreign errors (botocore, OSError) are translated at one boundary each and chained with
 ``raise ... from exc`` so the original traceback stays available.
+
+A message that names a setting does so with :func:`~hashstore.spelling.option`; each adapter
+shows it in its own spelling (``--checksum md5``, ``OPTIONS["checksum"]``,
+``HASHSTORE_CHECKSUM``) with :meth:`HashstoreError.render` or :meth:`HashstoreError.spelled`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+from .spelling import Spelling, option, render
+
+_E = TypeVar("_E", bound="HashstoreError")
 
 
 class HashstoreError(Exception):
-    """Root of every error hashstore raises on purpose."""
+    """Root of every error hashstore raises on purpose.
+
+    ``str(error)`` names settings in the spelling given to :meth:`spelled` (``Settings`` field
+    names until an adapter gives its own).
+    """
+
+    spelling: Spelling | None = None
+
+    def __str__(self) -> str:
+        return self.render(self.spelling)
+
+    def render(self, spelling: Spelling | None) -> str:
+        """The message, naming settings as ``spelling`` writes them."""
+        return render(super().__str__(), spelling)
+
+    def spelled(self: _E, spelling: Spelling) -> _E:
+        """This error, with ``str()`` naming settings as ``spelling`` writes them.
+
+        Adapters call it where an error leaves them (a traceback, Django's ``CommandError``),
+        so the message reads in the user's own terms.
+        """
+        self.spelling = spelling
+        return self
 
 
 class ConfigError(HashstoreError):
-    """A setting is invalid or missing."""
+    """A setting is invalid or missing.
+
+    :param message: what is wrong and what is allowed.
+    :param problems: each problem on its own, when several settings are invalid at once
+        (Django's system checks report one message per problem); default: the message.
+    """
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        self.problems = tuple(problems) or (message,)
+        super().__init__(message)
 
 
 class SourceError(HashstoreError):
@@ -76,8 +116,8 @@ class MissingReferenceError(SourceError):
         lines = "\n".join(f"  {item}" for item in self.missing)
         super().__init__(
             f"{len(self.missing)} reference(s) point at files in no source root:\n{lines}\n"
-            "Fix the paths, add the files, or exempt the referring files with the "
-            "'allow_missing' setting."
+            "Fix the paths, add the files, or exempt the referring files with "
+            f"{option('allow_missing')}."
         )
 
 
@@ -124,17 +164,26 @@ class PublishError(TargetError):
     """Some objects of a build could not be stored; no release record or manifest was written.
 
     :param failures: ``(key, reason)`` for every object that failed.
+    :param marker: ``(key, reason)`` of the publish's pending marker, if it could not be written
+        either; it joins the objects' line of the same reason, so a cause is told once.
     """
 
-    def __init__(self, failures: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self, failures: Sequence[tuple[str, str]], *, marker: tuple[str, str] | None = None
+    ) -> None:
         self.failures = tuple(sorted(failures))
+        self.marker = marker
         by_reason: dict[str, list[str]] = {}
         for key, reason in self.failures:
             by_reason.setdefault(reason, []).append(key)
         lines = []
         for reason, keys in by_reason.items():
             shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+            if marker is not None and marker[1] == reason:
+                shown += f"; and the pending marker {marker[0]}"
             lines.append(f"  {reason}\n    ({len(keys)} object(s): {shown})")
+        if marker is not None and marker[1] not in by_reason:
+            lines.append(f"  the pending marker {marker[0]} could not be written: {marker[1]}")
         super().__init__(
             f"{len(self.failures)} object(s) could not be published; no release record or "
             "manifest was written and the previous ones are still in place. Rerun to upload "

@@ -47,6 +47,7 @@ from .errors import ConfigError, HashstoreError, ManifestError, SourceError, Unk
 from .manifest import Manifest
 from .scan import scan
 from .settings import Settings
+from .spelling import Spelling
 from .tags import render_asset_tag, render_entry_tags, render_import_map
 
 if TYPE_CHECKING:
@@ -79,6 +80,34 @@ _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
 
 def _describe(name: str) -> str:
     return f"HASHSTORE_{name.upper()}"
+
+
+class ConfigSpelling(Spelling):
+    """Settings as the app's configuration keys: ``HASHSTORE_CHECKSUM = 'md5'``."""
+
+    def name(self, field: str) -> str:
+        return _describe(field)
+
+    def assign(self, field: str, value: object) -> str:
+        return f"{_describe(field)} = {value!r}"
+
+
+class CommandSpelling(ConfigSpelling):
+    """``flask hashstore`` takes both: ``HASHSTORE_CHECKSUM = 'md5' (or --checksum md5)``."""
+
+    def name(self, field: str) -> str:
+        flag = cli.SPELLING.name(field)
+        return super().name(field) + (f" (or {flag})" if flag != field else "")
+
+    def assign(self, field: str, value: object) -> str:
+        flag = cli.SPELLING.assign(field, value)
+        return super().assign(field, value) + (
+            f" (or {flag})" if field in cli.SPELLING.flags else ""
+        )
+
+
+CONFIG_SPELLING = ConfigSpelling()
+COMMAND_SPELLING = CommandSpelling()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +175,7 @@ class HashStore:
             app.config.setdefault(name, value)
         values = app.config.get_namespace("HASHSTORE_")
         use_url_for = _to_bool(values.pop(_URL_FOR_KEY))
-        settings = Settings.from_mapping(values, describe=_describe)
+        settings = Settings.from_mapping(values, spelling=CONFIG_SPELLING)
         # Relative paths are the app's, not the current directory's, as Flask's static_folder
         # and Flask-SQLAlchemy's sqlite paths are: the same app finds the same files from a
         # deploy script, a worker or a test.
@@ -604,10 +633,12 @@ def hashstore_command(args: tuple[str, ...]) -> None:
         state = _state(app)
         defaults = state.publish_settings(check=args[:1] == ("publish",))
     except HashstoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.render(CONFIG_SPELLING)}", file=sys.stderr)
         ctx.exit(1)
     try:
-        code = cli.main(list(args), defaults=defaults, prog="flask hashstore")
+        code = cli.main(
+            list(args), defaults=defaults, prog="flask hashstore", spelling=COMMAND_SPELLING
+        )
     finally:
         state.refresh()  # an app that just published serves the new manifest
     ctx.exit(code)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .bundlers import EntryFiles
 from .errors import ManifestError, UnknownAssetError
 from .keys import integrity_of, quote_path, url_for_key
+from .spelling import option
 
 if TYPE_CHECKING:
     from .build import Build
@@ -189,10 +190,17 @@ class Manifest(Mapping[str, ManifestEntry]):
         return (text + "\n").encode("utf-8")
 
     def save(self, path: Path) -> None:
-        """Write the manifest atomically: a temporary file in the same directory, renamed."""
+        """Write the manifest atomically: a temporary file in the same directory, renamed.
+
+        :raises ManifestError: the file cannot be written (naming the path and the fix); the
+            previous manifest, if any, is left as it was.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            raise self._unwritable(path, exc) from exc
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(self.to_json())
@@ -200,9 +208,19 @@ class Manifest(Mapping[str, ManifestEntry]):
                 os.fsync(out.fileno())
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise self._unwritable(path, exc) from exc
             raise
+
+    def _unwritable(self, path: Path, exc: OSError) -> ManifestError:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        return ManifestError(
+            f"cannot write manifest {path}: {exc.strerror or exc}{where}. Make its directory "
+            f"writable, or give {option('manifest')} another path, and publish again: release "
+            f"{self.release} is stored, so the rerun uploads nothing and writes the manifest."
+        )
 
     @classmethod
     def load(cls, path: Path | str, *, url_base: str | None = None) -> Manifest:

@@ -35,6 +35,7 @@ from .errors import (
 )
 from .manifest import Manifest
 from .pins import check_pin_name, pin_body
+from .preflight import check_not_empty, preflight, previous_manifest
 from .progress import SILENT, Progress, until_stopped
 from .settings import Settings
 from .targets import ObjectInfo, Target, open_target
@@ -83,6 +84,9 @@ class PublishReport:
     warnings: tuple[str, ...] = field(default=())
     pinned: tuple[str, ...] = ()
     """Pins set to this release, after its record (``--pin``)."""
+    removed: tuple[str, ...] = ()
+    """Logical names the previous manifest file had and this build lacks (a shrinking build:
+    pages that still ask for them get errors once this manifest is live)."""
     store_notes: tuple[str, ...] = ()
     """What the store does not check, as ``hashstore doctor`` recorded it (uploads only): each
     is said once, after the summary line.
@@ -116,7 +120,21 @@ class PublishReport:
             f"{verb} {count} new file(s) ({format_size(size)}), {present} already present"
             f"{restored}, {len(self.plan.build.files)} in release {self.manifest.release} "
             f"-> {self.target}{_pinned(self.pinned)} in {self.seconds:.2f}s"
+            f"{self._removed_note()}"
         ) + "".join(f"\nnote: {note}" for note in self.store_notes)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The warnings other than missing references (the build's, the pending marker's)."""
+        missing = {str(m) for m in self.plan.build.missing}
+        return tuple(w for w in self.warnings if w not in missing)
+
+    def _removed_note(self) -> str:
+        if not self.removed:
+            return ""
+        shown = ", ".join(self.removed[:3])
+        more = f" and {len(self.removed) - 3} more" if len(self.removed) > 3 else ""
+        return f"; {len(self.removed)} name(s) of the previous manifest are gone: {shown}{more}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (``--json``)."""
@@ -133,7 +151,8 @@ class PublishReport:
             "seconds": round(self.seconds, 3),
             "missing_references": [str(m) for m in self.plan.build.missing],
             "pinned": list(self.pinned),
-            "warnings": list(self.plan.build.warnings),
+            "removed": list(self.removed),
+            "warnings": list(self.notes),
             "store_notes": list(self.store_notes),
         }
 
@@ -387,21 +406,23 @@ def publish(
     for name in pins:
         check_pin_name(name)
     started = time.perf_counter()
+    preflight(settings, dry_run=dry_run)
     own_target = target is None
     target = target if target is not None else open_target(settings)
+    marker_failure: TargetError | None = None
     try:
         built = built if built is not None else build(settings, progress=progress)
         progress.check(INTERRUPTED)
+        check_not_empty(settings, built)
         manifest = _manifest_of(settings, built)
-        marked = False
+        previous = previous_manifest(settings.manifest)
         if not dry_run:
             try:
                 target.put_record(pending_key(manifest.release), pending_marker(manifest))
-                marked = True
             except TargetError as exc:
-                log.warning(
-                    "could not write the pending marker, checking again at the end: %s", exc
-                )
+                # Not fatal (publish checks again after its record instead), and reported
+                # once: with the error that follows, or as a warning of a publish that worked.
+                marker_failure = exc
         progress.phase("listing")
         the_plan = _plan(settings, target, built, manifest)
         progress.check(INTERRUPTED)
@@ -421,17 +442,29 @@ def publish(
             if uploaded and store_notes is not None:
                 notes = store_notes()
             target.put_release(manifest.release, release_record(manifest))
-            if the_plan.prune_running or not marked:
+            if the_plan.prune_running or marker_failure is not None:
                 restored = _restore_pruned(the_plan, target, settings.jobs, on_file)
             for name in pins:
                 target.put_record(pin_key(name), pin_body(name, manifest.release))
             manifest.save(settings.manifest)
+    except PublishError as exc:
+        if marker_failure is None:
+            raise
+        # The marker failed for the same reason as the uploads, as a rule: one message.
+        marker = (marker_failure.key or pending_key(manifest.release), marker_failure.reason)
+        raise PublishError(exc.failures, marker=marker) from exc
     except Interrupted as exc:
         raise Interrupted(INTERRUPTED, signum=exc.signum) from None
     finally:
         progress.done()
         if own_target:
             target.close()
+    warnings = [str(m) for m in the_plan.build.missing] + list(the_plan.build.warnings)
+    if marker_failure is not None:
+        warnings.append(
+            f"the pending marker could not be written ({marker_failure.reason}), so the "
+            "objects were checked again after the release record"
+        )
     return PublishReport(
         plan=the_plan,
         target=target.describe(),
@@ -441,7 +474,8 @@ def publish(
         raced=tuple(raced),
         restored=tuple(restored),
         seconds=time.perf_counter() - started,
-        warnings=tuple(str(m) for m in the_plan.build.missing) + the_plan.build.warnings,
+        warnings=tuple(warnings),
+        removed=tuple(sorted(set(previous or ()) - set(built.files))),
         pinned=tuple(pins) if not dry_run else (),
         store_notes=tuple(notes),
     )

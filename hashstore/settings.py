@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .spelling import Spelling, option
 
 ChecksumMode = Literal["sha256", "md5", "none"]
 
@@ -95,6 +96,13 @@ class Settings:
         metadata=_doc(
             "Glob patterns of logical names whose missing references are neither warned about "
             "nor an error (vendored files)."
+        ),
+    )
+    allow_empty: bool = field(
+        default=False,
+        metadata=_doc(
+            "Publish a build that has no files. Off by default: an empty build is usually a "
+            "front-end build that failed, and its empty manifest would replace the live one."
         ),
     )
     hash_length: int = field(
@@ -189,33 +197,40 @@ class Settings:
         cls,
         values: Mapping[str, Any],
         *,
-        describe: Callable[[str], str] = str,
+        spelling: Spelling | None = None,
         base: Settings | None = None,
+        describe: Callable[[str], str] | None = None,
     ) -> Settings:
         """Build settings from configuration values, converting strings where needed.
 
         :param values: option name -> value; strings are accepted for every field (``"true"``,
             ``"32"``, ``"a,b"``), so environment variables and command-line text work as is.
-        :param describe: how the user spells an option, e.g. ``lambda n: f"HASHSTORE_{n.upper()}"``;
-            used in error messages.
+        :param spelling: how the user writes options (``HASHSTORE_JOBS``, ``--jobs``); errors
+            name them so (see :mod:`hashstore.spelling`).
         :param base: settings whose values the given ones override.
+        :param describe: the name alone, as a function (``lambda n: f"HASHSTORE_{n.upper()}"``),
+            when no ``spelling`` is given.
+        :raises ConfigError: an unknown or invalid option.
         """
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            allowed = ", ".join(describe(name) for name in known)
-            raise ConfigError(
-                f"unknown option(s) {', '.join(describe(u) for u in unknown)}; allowed: {allowed}"
-            )
-        converted = {
-            name: _convert(name, known[name].type, value, describe)
-            for name, value in values.items()
-        }
-        start = base if base is not None else cls()
+        if spelling is None and describe is not None:
+            spelling = _NameSpelling(describe)
         try:
+            known = {f.name: f for f in dataclasses.fields(cls)}
+            unknown = sorted(set(values) - set(known))
+            if unknown:
+                raise ConfigError(
+                    f"unknown option(s) {', '.join(option(u) for u in unknown)}; allowed: "
+                    + ", ".join(option(name) for name in known)
+                )
+            converted = {
+                name: _convert(name, known[name].type, value) for name, value in values.items()
+            }
+            start = base if base is not None else cls()
             return dataclasses.replace(start, **converted)
         except ConfigError as exc:
-            raise ConfigError(_rename(str(exc), describe)) from None
+            if spelling is not None:
+                exc.spelled(spelling)
+            raise
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some fields changed (and validated again)."""
@@ -237,73 +252,61 @@ class Settings:
         return "/static/"
 
 
-def _rename(message: str, describe: Callable[[str], str]) -> str:
-    # Validation messages start with the field name; show it as the user spells it.
-    name, sep, rest = message.partition(" ")
-    if sep and name in Settings.field_names():
-        return f"{describe(name)} {rest}"
-    return message
+class _NameSpelling(Spelling):
+    def __init__(self, describe: Callable[[str], str]) -> None:
+        self.describe = describe
+
+    def name(self, field: str) -> str:
+        return self.describe(field)
+
+    def assign(self, field: str, value: object) -> str:
+        return f"{self.describe(field)} = {value!r}"
 
 
 def _fail(name: str, value: object, allowed: str) -> ConfigError:
-    return ConfigError(f"{name} = {value!r} is invalid: {allowed}")
+    return ConfigError(_problem(name, value, allowed))
+
+
+def _problem(name: str, value: object, allowed: str) -> str:
+    return f"{option(name)} = {value!r} is invalid: {allowed}"
+
+
+S3_ONLY = ("endpoint_url", "region", "profile", "conditional_writes", "checksum", "acl")
+"""Settings that only an S3 target uses: with a directory target they are an error."""
+
+CANNED_ACLS = (
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+)
+_S3_URL = re.compile(r"s3://([^/]*)(/.*)?", re.DOTALL)
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-_]{1,254}")
+# AWS (`eu-west-1`, `us-gov-west-1`) and S3-compatible stores (`auto`, `garage`, `ru-1`).
+_REGION = re.compile(r"[a-z0-9]+(-[a-z0-9]+){0,5}")
+_RELEASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}")
 
 
 def _validate(s: Settings) -> None:
-    if s.target is not None:
-        if not s.target.strip():
-            raise _fail("target", s.target, "give `s3://bucket/prefix/` or a directory path")
-        if s.target.startswith("s3://"):
-            bucket = s.target[5:].split("/", 1)[0]
-            if not re.fullmatch(r"[a-z0-9][a-z0-9.\-_]{1,254}", bucket):
-                raise _fail("target", s.target, "the bucket name after s3:// is missing or invalid")
-        elif "://" in s.target:
-            raise _fail("target", s.target, "only s3:// URLs and local directories are supported")
-    if not s.base_url:
-        raise _fail("base_url", s.base_url, "give a URL or path such as /static/")
+    """Check every field, then raise one :class:`ConfigError` listing every problem."""
+    problems: list[str] = []
+    for check in (_check_target, _check_s3_only, _check_urls, _check_numbers, _check_others):
+        problems.extend(check(s))
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        raise ConfigError(f"{len(problems)} settings are invalid:\n{lines}", problems=problems)
     if not s.base_url.endswith("/"):
         object.__setattr__(s, "base_url", s.base_url + "/")
-    if s.static_url_path is not None and not (
-        s.static_url_path.startswith("/") and s.static_url_path.endswith("/")
-    ):
-        raise _fail("static_url_path", s.static_url_path, "a URL path starting and ending with /")
-    if s.release is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,127}", s.release):
-        raise _fail("release", s.release, "letters, digits, '.', '_' and '-' (at most 128)")
-    if isinstance(s.jobs, bool) or not isinstance(s.jobs, int) or not 1 <= s.jobs <= 512:
-        raise _fail("jobs", s.jobs, "a whole number from 1 to 512")
-    if (
-        isinstance(s.hash_length, bool)
-        or not isinstance(s.hash_length, int)
-        or not (8 <= s.hash_length <= 64)
-    ):
-        raise _fail("hash_length", s.hash_length, "a whole number from 8 to 64")
-    if not isinstance(s.retries, int) or not 1 <= s.retries <= 20:
-        raise _fail("retries", s.retries, "a whole number from 1 to 20")
-    if s.checksum not in get_args(ChecksumMode):
-        raise _fail("checksum", s.checksum, "one of 'sha256', 'md5', 'none'")
-    if s.multipart_chunksize < 5 * MIB:
-        raise _fail("multipart_chunksize", s.multipart_chunksize, "at least 5 MiB (S3's minimum)")
-    if s.multipart_threshold < s.multipart_chunksize:
-        raise _fail("multipart_threshold", s.multipart_threshold, "at least multipart_chunksize")
-    if s.hashed_pattern is not None:
-        try:
-            re.compile(s.hashed_pattern)
-        except re.error as exc:
-            raise _fail(
-                "hashed_pattern", s.hashed_pattern, f"a regular expression ({exc})"
-            ) from None
-    if not isinstance(s.object_parameters, Mapping) or not all(
-        isinstance(v, Mapping) for v in s.object_parameters.values()
-    ):
-        raise _fail(
-            "object_parameters", s.object_parameters, "a mapping of glob -> {parameter: value}"
-        )
     object.__setattr__(
         s,
         "object_parameters",
         MappingProxyType({g: MappingProxyType(dict(p)) for g, p in s.object_parameters.items()}),
     )
-    _validate_import_map(s.import_map)
     object.__setattr__(s, "import_map", MappingProxyType(dict(s.import_map)))
     object.__setattr__(s, "sources", tuple(_source_root(item) for item in s.sources))
     object.__setattr__(s, "manifest", Path(s.manifest))
@@ -331,6 +334,138 @@ def _validate_import_map(value: object) -> None:
             )
 
 
+def _check_target(s: Settings) -> Iterator[str]:
+    target = s.target
+    if target is None:
+        return
+    if not target.strip():
+        yield _problem("target", target, "give `s3://bucket/prefix/` or a directory path")
+    elif target[:3].lower() == "s3:":
+        match = _S3_URL.fullmatch(target)
+        if match is None:
+            rest = target[3:].lstrip("/")
+            yield _problem(
+                "target",
+                target,
+                f"an S3 target is written s3://bucket/prefix/ (two slashes): s3://{rest}; "
+                "a directory whose name starts with 's3:' is written ./" + target,
+            )
+        elif not _BUCKET.fullmatch(match.group(1)):
+            yield _problem("target", target, "the bucket name after s3:// is missing or invalid")
+    elif "://" in target:
+        yield _problem("target", target, "only s3:// URLs and local directories are supported")
+
+
+def _check_s3_only(s: Settings) -> Iterator[str]:
+    if s.target is None or s.is_s3 or not s.target.strip() or s.target[:3].lower() == "s3:":
+        return
+    defaults = {"conditional_writes": True, "checksum": "sha256"}
+    for name in S3_ONLY:
+        value = getattr(s, name)
+        if value != defaults.get(name):
+            yield (
+                f"{option(name)} applies to S3 targets only, but {option('target')} = "
+                f"{s.target!r} is a directory: remove {option(name)}, or publish to "
+                "s3://bucket/prefix/"
+            )
+
+
+def _check_urls(s: Settings) -> Iterator[str]:
+    if not s.base_url:
+        yield _problem("base_url", s.base_url, "give a URL or path such as /static/")
+    elif not _is_absolute_or_rooted(s.base_url):
+        yield _problem(
+            "base_url",
+            s.base_url,
+            "a URL (https://cdn.example.com/static/, //cdn.example.com/static/) or a path "
+            f"starting with / (/static/); did you mean 'https://{s.base_url.lstrip('/')}'?",
+        )
+    if s.endpoint_url is not None:
+        parts = urlsplit(s.endpoint_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            hint = ""
+            if "://" not in s.endpoint_url:
+                # A local store (MinIO, moto) is plain http; anything else is https.
+                local = re.match(r"(localhost|\d+\.\d+\.\d+\.\d+|\[)", s.endpoint_url)
+                hint = f"; did you mean '{'http' if local else 'https'}://{s.endpoint_url}'?"
+            yield _problem(
+                "endpoint_url",
+                s.endpoint_url,
+                f"a URL with a scheme and a host, e.g. http://127.0.0.1:9000{hint}",
+            )
+    if s.region is not None and not (len(s.region) <= 64 and _REGION.fullmatch(s.region)):
+        yield _problem(
+            "region", s.region, "a region name such as eu-west-1 (lower case letters, digits, -)"
+        )
+    if s.static_url_path is not None and not (
+        s.static_url_path.startswith("/") and s.static_url_path.endswith("/")
+    ):
+        yield _problem(
+            "static_url_path", s.static_url_path, "a URL path starting and ending with /"
+        )
+
+
+def _is_absolute_or_rooted(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme:
+        return parts.scheme in ("http", "https") and bool(parts.netloc)
+    if url.startswith("//"):
+        return bool(parts.netloc)
+    return url.startswith("/")
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_numbers(s: Settings) -> Iterator[str]:
+    if not _whole(s.jobs, 1, 512):
+        yield _problem("jobs", s.jobs, "a whole number from 1 to 512")
+    if not _whole(s.hash_length, 8, 64):
+        yield _problem("hash_length", s.hash_length, "a whole number from 8 to 64")
+    if not _whole(s.retries, 1, 20):
+        yield _problem("retries", s.retries, "a whole number from 1 to 20")
+    if not _whole(s.multipart_chunksize, 5 * MIB, 5 * 1024 * MIB):
+        yield _problem(
+            "multipart_chunksize", s.multipart_chunksize, "from 5 MiB to 5 GiB (S3's limits)"
+        )
+    elif not _whole(s.multipart_threshold, s.multipart_chunksize, 2**63):
+        yield _problem("multipart_threshold", s.multipart_threshold, "at least multipart_chunksize")
+
+
+def _check_others(s: Settings) -> Iterator[str]:
+    if s.release is not None and not _RELEASE.fullmatch(s.release):
+        yield _problem("release", s.release, "letters, digits, '.', '_' and '-' (at most 128)")
+    if s.checksum not in get_args(ChecksumMode):
+        yield _problem("checksum", s.checksum, "one of 'sha256', 'md5', 'none'")
+    if s.acl is not None and s.acl not in CANNED_ACLS:
+        yield _problem("acl", s.acl, f"a canned ACL: {', '.join(CANNED_ACLS)}")
+    if not str(s.manifest).strip() or Path(s.manifest) == Path("."):
+        yield _problem("manifest", str(s.manifest), "give the path of the manifest file to write")
+    if not s.cache_control.strip():
+        yield _problem("cache_control", s.cache_control, "a Cache-Control header value")
+    if s.hashed_pattern is not None:
+        try:
+            re.compile(s.hashed_pattern)
+        except re.error as exc:
+            yield _problem("hashed_pattern", s.hashed_pattern, f"a regular expression ({exc})")
+    if not isinstance(s.object_parameters, Mapping) or not all(
+        isinstance(v, Mapping) for v in s.object_parameters.values()
+    ):
+        yield _problem(
+            "object_parameters", s.object_parameters, "a mapping of glob -> {parameter: value}"
+        )
+    for item in s.sources:
+        try:
+            _source_root(item)
+        except ConfigError as exc:
+            yield str(exc.args[0])
+    try:
+        _validate_import_map(s.import_map)
+    except ConfigError as exc:
+        yield str(exc.args[0])
+
+
 def _source_root(item: object) -> Path | tuple[str, Path]:
     if isinstance(item, (str, Path)):
         return Path(item)
@@ -348,10 +483,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _convert(name: str, annotation: object, value: Any, describe: Callable[[str], str]) -> Any:
+def _convert(name: str, annotation: object, value: Any) -> Any:
     """Turn a configuration value (often a string) into the field's type."""
     kind = str(annotation)
-    label = describe(name)
+    label = option(name)
     if value is None:
         if "None" in kind:
             return None
@@ -384,6 +519,8 @@ def _convert(name: str, annotation: object, value: Any, describe: Callable[[str]
             return tuple(items)  # checked and converted by _source_root
         return tuple(str(item) for item in items)
     if kind == "Path":
+        if not str(value).strip():
+            raise ConfigError(f"{label} cannot be empty: give a file path")
         return Path(value)
     if kind.startswith("Mapping"):
         if isinstance(value, str):

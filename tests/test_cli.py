@@ -95,7 +95,9 @@ def test_missing_references_warn_and_strict_fails(
 
 
 def test_bad_option_value_is_a_clear_error(src: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["publish", str(src), "--to", "x", "--jobs", "0"]) == 1
+    with pytest.raises(SystemExit) as info:
+        main(["publish", str(src), "--to", "x", "--jobs", "0"])
+    assert info.value.code == 2
     assert "--jobs = 0 is invalid: a whole number from 1 to 512" in capsys.readouterr().err
 
 
@@ -134,6 +136,9 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["publish", "--jobs"])
     assert info.value.code == 2
+    assert "hashstore publish: error: argument --jobs: expected one argument" in (
+        capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize(

@@ -282,6 +282,9 @@ def test_a_failed_publish_raises_the_core_error_and_writes_no_manifest(
         collectstatic(verbosity=0)
     message = str(caught.value)
     assert f"{N} object(s) could not be published" in message
+    # The pending marker failed for the same reason: named once, on the same line.
+    assert message.count(".hashstore/pending/") == 1
+    assert message.lower().count("access denied") == 1
     assert "PutObject" in message
     assert "access denied" in message.lower()
     assert not (static_root / "hashstore.json").exists()

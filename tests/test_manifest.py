@@ -67,7 +67,7 @@ def test_save_replaces_atomically_and_leaves_the_old_file_on_failure(
         raise OSError("disk full")
 
     monkeypatch.setattr("hashstore.manifest.os.replace", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ManifestError, match=f"cannot write manifest {path}: disk full"):
         Manifest({}, release="r2", base_url="/").save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["hashstore.json"]

@@ -131,7 +131,14 @@ def test_uploads_denied_alike_report_the_reason_once(
         "policy"
     )
     assert message.count("access denied") == 1
-    assert f"  {reason}\n    (13 object(s): {', '.join(keys[:5])} and 8 more)" in message
+    # The pending marker failed alike: it joins the same line instead of a warning of its own.
+    marker = info.value.marker
+    assert marker is not None
+    assert marker[1] == reason
+    assert (
+        f"  {reason}\n    (13 object(s): {', '.join(keys[:5])} and 8 more; and the pending "
+        f"marker {marker[0]})"
+    ) in message
     assert {failure for _, failure in info.value.failures} == {reason}
     assert_failed_cleanly(s3_bucket, settings, files)
     assert s3_bucket.keys() == []

@@ -6,6 +6,15 @@ import pytest
 
 from hashstore.errors import ConfigError
 from hashstore.settings import DEFAULT_CACHE_CONTROL, Settings
+from hashstore.spelling import Spelling
+
+
+class _Keys(Spelling):
+    def name(self, field: str) -> str:
+        return f"HASHSTORE_{field.upper()}"
+
+
+_HASHSTORE_KEYS = _Keys()
 
 
 def test_defaults_are_safe() -> None:
@@ -72,7 +81,7 @@ def test_invalid_values_name_the_option_as_the_user_spells_it(
     values: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ConfigError) as info:
-        Settings.from_mapping(values, describe=lambda name: f"HASHSTORE_{name.upper()}")
+        Settings.from_mapping(values, spelling=_HASHSTORE_KEYS)
     assert message in str(info.value)
 
 

@@ -35,6 +35,7 @@ from ..progress import Progress
 from ..publish import PublishReport, format_size, publish
 from ..scan import RootSpec, ScanResult, scan
 from ..settings import Settings
+from ..spelling import Spelling
 
 if TYPE_CHECKING:
     from django.core.management.base import OutputWrapper
@@ -74,12 +75,17 @@ def settings_from_options(options: Mapping[str, Any], *, setting: str = "OPTIONS
     :raises ConfigError: an unknown or invalid option, named as the user wrote it.
     """
     values = dict(options)
+    spelling = OptionsSpelling(setting, bucket="bucket" in options)
+    try:
+        return _settings_from(values, spelling)
+    except ConfigError as exc:
+        exc.spelled(spelling)
+        raise
 
-    def describe(name: str) -> str:
-        if name == "target" and "bucket" in options:
-            name = "bucket"
-        return f'{setting}["{name}"]'
 
+def _settings_from(values: dict[str, Any], spelling: OptionsSpelling) -> Settings:
+    describe = spelling.name
+    setting = spelling.setting
     unknown = sorted(set(values) - set(OPTION_NAMES))
     if "sources" in unknown:
         raise ConfigError(
@@ -111,7 +117,27 @@ def settings_from_options(options: Mapping[str, Any], *, setting: str = "OPTIONS
         "base_url": static_url,
         "static_url_path": urlsplit(static_url).path or "/",
     }
-    return Settings.from_mapping({**defaults, **values}, describe=describe)
+    return Settings.from_mapping({**defaults, **values})
+
+
+class OptionsSpelling(Spelling):
+    """Settings as Django options: ``OPTIONS["checksum"] = 'md5'``.
+
+    :param setting: ``OPTIONS`` or, with the legacy setting, ``HASHSTORE``.
+    :param bucket: the options give ``bucket`` (and ``prefix``) rather than ``target``.
+    """
+
+    def __init__(self, setting: str = "OPTIONS", *, bucket: bool = False) -> None:
+        self.setting = setting
+        self.bucket = bucket
+
+    def name(self, field: str) -> str:
+        if field == "target" and self.bucket:
+            field = "bucket"
+        return f'{self.setting}["{field}"]'
+
+    def assign(self, field: str, value: object) -> str:
+        return f"{self.name(field)} = {value!r}"
 
 
 def _given_options(options: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
@@ -159,7 +185,7 @@ class _Reporter:
     def finish(self, report: PublishReport) -> None:
         if self.stderr is not None and self.verbosity >= 1:
             for warning in report.warnings:
-                self.stderr.write(f"hashstore: warning: {warning}")
+                self.stderr.write(f"warning: hashstore: {warning}")
         if report.dry_run:
             for f in report.plan.missing:
                 self.out(f"Would upload '{f.name}' as '{f.key}' ({format_size(f.size)})", 2)
@@ -231,6 +257,8 @@ class HashStoreStorage(StaticFilesStorage):
         """The options as given (``OPTIONS`` or ``HASHSTORE``), for system checks."""
         self.hashstore_setting = setting
         """How the options are spelled: ``OPTIONS`` or ``HASHSTORE``."""
+        self.hashstore_spelling = OptionsSpelling(setting, bucket="bucket" in given)
+        """How messages name the options (``OPTIONS["jobs"]``)."""
         self.hashstore_settings: Settings = settings_from_options(given, setting=setting)
         """The one ``Settings`` the core gets."""
         self._forget_manifest()
@@ -333,17 +361,18 @@ class HashStoreStorage(StaticFilesStorage):
         :yields: ``(name, hashed key, True)`` for each published file.
         :raises CommandError: the publish failed; its text is the core's error message.
         """
-        if not paths:
-            return
         reporter = _reporter.get() or _Reporter(0, None, None)
         names = {path.replace(os.sep, "/") for path in paths}
         settings = self.hashstore_settings
         if dry_run:
             settings = settings.with_changes(sources=_finder_roots(paths))
         try:
-            found = scan(settings.sources, ignore=settings.ignore)
+            # No paths: nothing was collected, which publish refuses unless allow_empty is set.
+            found = scan(settings.sources, ignore=settings.ignore) if paths else None
             collected = ScanResult(
-                files=MappingProxyType({n: f for n, f in found.files.items() if n in names}),
+                files=MappingProxyType(
+                    {n: f for n, f in found.files.items() if n in names} if found else {}
+                ),
                 shadowed=(),
             )
             report = publish(
@@ -357,7 +386,7 @@ class HashStoreStorage(StaticFilesStorage):
         except Interrupted as exc:
             raise CommandError(f"hashstore: {exc}", returncode=exc.exit_code) from None
         except HashstoreError as exc:
-            raise CommandError(f"hashstore: {exc}") from exc
+            raise CommandError(f"hashstore: {exc.render(self.hashstore_spelling)}") from exc
         if not dry_run:
             self._forget_manifest()  # the next url() reads the new manifest
         reporter.finish(report)

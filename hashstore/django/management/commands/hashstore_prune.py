@@ -30,11 +30,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         namespace = argparse.Namespace(**options)
         try:
-            settings = cli.settings_from_args(namespace, hashstore_storage().hashstore_settings)
+            storage = hashstore_storage()
+            settings = cli.settings_from_args(namespace, storage.hashstore_settings)
             code = cli.run_prune(namespace, settings, self.stdout, self.stderr)
         except Interrupted as exc:
             raise CommandError(str(exc), returncode=exc.exit_code) from None
-        except (HashstoreError, ImproperlyConfigured) as exc:
+        except HashstoreError as exc:
+            # A flag's error names the flag; any other names the storage's OPTIONS.
+            raise CommandError(exc.render(exc.spelling or storage.hashstore_spelling)) from exc
+        except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
         if code:
             raise CommandError(
