@@ -10,10 +10,11 @@ on a terminal, and a :class:`StopRequest` its signal handlers set (:mod:`hashsto
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Collection, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from typing import TextIO, TypeVar
 
 from .errors import Interrupted
@@ -90,15 +91,26 @@ def until_stopped(
     :class:`~hashstore.errors.Interrupted` is raised; those running finish on their own (the
     caller's executor waits for them).
     """
-    pending = set(futures)
+    # Each future reports itself to a queue when done: linear in the number of futures, where
+    # wait(FIRST_COMPLETED) in a loop re-registers on every pending future per completion and
+    # cost more CPU than the copies themselves when 2,000 files finish one at a time.
+    finished: queue.SimpleQueue[Future[T]] = queue.SimpleQueue()
+    for future in futures:
+        future.add_done_callback(finished.put)
+    remaining = len(futures)
     try:
-        while pending:
-            finished, pending = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
-            yield from finished
+        while remaining:
+            try:
+                future = finished.get(timeout=POLL)
+            except queue.Empty:
+                pass
+            else:
+                remaining -= 1
+                yield future
             progress.check(message)
     except BaseException:
-        for future in pending:
-            future.cancel()
+        for future in futures:
+            future.cancel()  # only those not started yet; the others finish on their own
         raise
 
 

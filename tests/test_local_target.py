@@ -15,7 +15,7 @@ from hashstore.build import build
 from hashstore.errors import PublishError, TargetError
 from hashstore.publish import publish
 from hashstore.settings import Settings
-from hashstore.targets.local import LocalTarget
+from hashstore.targets.local import LOCAL_THREADS_PER_CORE, LocalTarget
 
 from .helpers import make_tree, tree_bytes
 
@@ -167,12 +167,15 @@ def test_every_way_of_copying_checks_the_digest(
         publish(settings, built=built)
 
 
-def test_copies_run_on_no_more_threads_than_cores(tmp_path: Path) -> None:
-    make_tree(tmp_path / "src", {f"img/{i}.png": b"\x89PNG" + bytes([i]) for i in range(40)})
+def test_copies_run_on_a_few_threads_per_core(tmp_path: Path) -> None:
+    make_tree(tmp_path / "src", {f"img/{i}.png": b"\x89PNG" + bytes([i]) for i in range(200)})
+    cap = LOCAL_THREADS_PER_CORE * (os.cpu_count() or 1)
     settings = Settings(
-        sources=(tmp_path / "src",), target=str(tmp_path / "out"), manifest=tmp_path / "m.json"
+        sources=(tmp_path / "src",),
+        target=str(tmp_path / "out"),
+        manifest=tmp_path / "m.json",
+        jobs=min(512, cap + 32),
     )
-    assert settings.jobs > (os.cpu_count() or 1)
     threads: set[str] = set()
 
     class Watched(LocalTarget):
@@ -188,7 +191,7 @@ def test_copies_run_on_no_more_threads_than_cores(tmp_path: Path) -> None:
         publish(settings, target=target)
     finally:
         target.close()
-    assert 1 <= len(threads) <= (os.cpu_count() or 1)
+    assert 1 <= len(threads) <= cap
     assert LocalTarget(tmp_path).upload_workers(1) == 1
 
 
