@@ -53,6 +53,7 @@ __all__ = [
     "SourceBundle",
     "bundles_in",
     "development_entries",
+    "entry_modules",
     "entry_points",
     "find_bundler_manifests",
     "read_bundler_manifest",
@@ -114,6 +115,12 @@ class EntryFiles:
     """Files the entry imports statically, transitively, dependencies first."""
     css: tuple[str, ...]
     """Stylesheets of the entry and of everything it imports statically, dependencies first."""
+    lazy: tuple[str, ...] = ()
+    """ES modules the entry may load later with ``import()`` (and what they import), which no
+    tag names: the import map's ``integrity`` section covers them.
+
+    .. versionadded:: 0.2
+    """
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,7 @@ class BundlerManifest:
         imports: list[str] = []
         css: list[str] = []
         seen = {name}
+        static = [name]  # the entry and its static imports, in a stable order
 
         def visit(entry: BundlerEntry) -> None:
             # Dependencies before dependants, as Vite orders the tags in its own HTML.
@@ -156,13 +164,31 @@ class BundlerManifest:
                 if imported in seen:
                     continue
                 seen.add(imported)
+                static.append(imported)
                 chunk = self.entries[imported]
                 visit(chunk)
                 imports.append(chunk.file)
             css.extend(sheet for sheet in entry.css if sheet not in css)
 
         visit(root)
-        return EntryFiles(root.file, root.module, tuple(imports), tuple(css))
+        lazy: list[str] = []
+        if root.module:
+            # Everything reachable through import(), then through any import, not preloaded.
+            loaded = {root.file, *imports}
+            todo = [d for n in static for d in self.entries[n].dynamic_imports]
+            reached: set[str] = set()
+            while todo:
+                key = todo.pop(0)
+                if key in reached:
+                    continue
+                reached.add(key)
+                chunk = self.entries[key]
+                if chunk.file not in loaded and chunk.file.endswith((".js", ".mjs")):
+                    loaded.add(chunk.file)
+                    lazy.append(chunk.file)
+                todo.extend(chunk.imports)
+                todo.extend(chunk.dynamic_imports)
+        return EntryFiles(root.file, root.module, tuple(imports), tuple(css), tuple(lazy))
 
 
 def find_bundler_manifests(root: Path) -> list[BundlerManifest]:
@@ -521,8 +547,9 @@ def entry_points(bundles: Sequence[SourceBundle], names: Container[str]) -> dict
                 module=files.module,
                 imports=tuple(bundle.logical(name) for name in files.imports),
                 css=tuple(bundle.logical(name) for name in files.css),
+                lazy=tuple(bundle.logical(name) for name in files.lazy),
             )
-            for name in (logical.file, *logical.imports, *logical.css):
+            for name in (logical.file, *logical.imports, *logical.css, *logical.lazy):
                 if name not in names:
                     raise SourceError(
                         f"entry {entry.name!r} needs {name!r}, which is not in the build; "
@@ -539,6 +566,21 @@ def entry_points(bundles: Sequence[SourceBundle], names: Container[str]) -> dict
             result[entry.name] = logical
             origin.setdefault(entry.name, manifest.path)
     return dict(sorted(result.items()))
+
+
+def entry_modules(entries: Mapping[str, EntryFiles]) -> list[str]:
+    """Every ES module of the entry points, loaded by a tag or by ``import()``, sorted: the
+    modules an import map gives integrity to.
+
+    .. versionadded:: 0.2
+    """
+    names = {
+        name
+        for entry in entries.values()
+        if entry.module and not entry.file.endswith(".css")
+        for name in (entry.file, *entry.imports, *entry.lazy)
+    }
+    return sorted(names)
 
 
 class _Anything:

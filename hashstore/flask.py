@@ -42,7 +42,7 @@ except ImportError as exc:
     raise missing_framework("hashstore.flask", "Flask", exc) from exc
 
 from . import cli
-from .bundlers import development_entries
+from .bundlers import development_entries, entry_modules
 from .errors import ConfigError, HashstoreError, ManifestError, SourceError, UnknownAssetError
 from .manifest import Manifest
 from .scan import scan
@@ -341,13 +341,17 @@ class HashStoreState:
 
     def import_map(self) -> Markup:
         """``<script type="importmap">`` for ``HASHSTORE_IMPORT_MAP``: each bare specifier
-        mapped to its hashed URL, with an ``integrity`` entry for each.
+        mapped to its hashed URL, with an ``integrity`` entry for each and for every ES module
+        of the bundles' entry points (their ``import()`` chunks included).
 
         .. versionadded:: 0.2
         """
+        modules = entry_modules(self.manifest.entries) if self.manifest is not None else []
         return Markup(
             render_import_map(
-                self.settings.import_map, lambda n: (self.url(n), self.integrity(n) or None)
+                self.settings.import_map,
+                lambda n: (self.url(n), self.integrity(n) or None),
+                modules,
             )
         )
 

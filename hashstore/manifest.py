@@ -75,7 +75,7 @@ class Manifest(Mapping[str, ManifestEntry]):
         self._files = dict(sorted(files.items()))
         self.entries: Mapping[str, EntryFiles] = dict(sorted((entries or {}).items()))
         for entry_name, entry in self.entries.items():
-            for name in (entry.file, *entry.imports, *entry.css):
+            for name in (entry.file, *entry.imports, *entry.css, *entry.lazy):
                 if name not in self._files:
                     where = str(path) if path is not None else "manifest"
                     raise ManifestError(
@@ -179,6 +179,7 @@ class Manifest(Mapping[str, ManifestEntry]):
                     "module": e.module,
                     "imports": list(e.imports),
                     "css": list(e.css),
+                    **({"lazy": list(e.lazy)} if e.lazy else {}),
                 }
                 for name, e in self.entries.items()
             }
@@ -288,7 +289,8 @@ class Manifest(Mapping[str, ManifestEntry]):
 
 
 def _entry_points(section: object, where: str) -> dict[str, EntryFiles]:
-    """The optional ``entries`` section: ``{name: {"file", "module", "imports", "css"}}``."""
+    """The optional ``entries`` section: ``{name: {"file", "module", "imports", "css"}}``, and
+    ``"lazy"`` when the entry loads modules with ``import()``."""
     if not isinstance(section, dict):
         raise ManifestError(f"{where}: 'entries' must be an object")
     result = {}
@@ -304,6 +306,7 @@ def _entry_points(section: object, where: str) -> dict[str, EntryFiles]:
                 module=module,
                 imports=_names(item["imports"]),
                 css=_names(item["css"]),
+                lazy=_names(item.get("lazy", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ManifestError(

@@ -12,7 +12,7 @@ import html
 import json
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from .bundlers import EntryFiles
 
@@ -89,16 +89,20 @@ def render_entry_tags(entry: EntryFiles, resolve: Callable[[str], tuple[str, str
 
 
 def render_import_map(
-    imports: Mapping[str, str], resolve: Callable[[str], tuple[str, str | None]]
+    imports: Mapping[str, str],
+    resolve: Callable[[str], tuple[str, str | None]],
+    modules: Iterable[str] = (),
 ) -> str:
     """A ``<script type="importmap">`` mapping bare specifiers to hashed URLs, with integrity.
 
     Every module it maps gets an entry in the map's ``integrity`` section, so the browser
-    checks the bytes of modules that ``import "lit"`` loads, which no tag names. An import map
-    must come before the first module script of the page.
+    checks the bytes of modules that ``import "lit"`` loads, which no tag names; so does every
+    module of ``modules`` (a bundle's chunks loaded with ``import()``). An import map must come
+    before the first module script of the page.
 
     :param imports: bare specifier (``lit``) -> logical name (``vendor/lit/index.js``).
     :param resolve: logical name -> ``(url, integrity)``; integrity ``None`` leaves it out.
+    :param modules: logical names of more modules to give an integrity entry.
 
     .. versionadded:: 0.2
     """
@@ -107,6 +111,10 @@ def render_import_map(
     for specifier, name in sorted(imports.items()):
         url, sri = resolve(name)
         mapped[specifier] = url
+        if sri is not None:
+            integrity[url] = sri
+    for name in modules:
+        url, sri = resolve(name)
         if sri is not None:
             integrity[url] = sri
     document: dict[str, object] = {"imports": mapped}

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from hashstore import publish
+from hashstore.bundlers import entry_modules
 from hashstore.manifest import Manifest
-from hashstore.tags import render_entry_tags
+from hashstore.tags import render_entry_tags, render_import_map
 
 from . import frontend_fixtures
 from .conftest import S3Bucket
@@ -95,11 +96,16 @@ def _publish_page(
     assert not report.build.missing
     assert report.build.warnings == ()
     manifest = Manifest.load(manifest_path)
-    tags = render_entry_tags(
-        manifest.entry_point(entry), lambda n: (manifest.url(n), manifest.integrity(n))
-    )
+
+    def resolve(name: str) -> tuple[str, str]:
+        return manifest.url(name), manifest.integrity(name)
+
+    # The import map gives the import() chunks, which no tag names, their integrity.
+    import_map = render_import_map({}, resolve, entry_modules(manifest.entries))
+    tags = render_entry_tags(manifest.entry_point(entry), resolve)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+{import_map}
 {tags}
 </head><body></body></html>
 """
@@ -216,3 +222,30 @@ def test_a_tampered_preloaded_chunk_stops_the_vite_entry(
     # The modulepreload's integrity refused the bytes, so the entry never ran.
     assert result is False
     assert any("integrity" in error for error in errors), errors
+
+
+def test_a_tampered_dynamic_chunk_is_refused_by_the_import_map_integrity(
+    tmp_path: Path, s3_bucket: S3Bucket, browser: Chromium
+) -> None:
+    output = _built("vite")
+    manifest, page_url = _publish_page(tmp_path, s3_bucket, output, "src/main.js")
+    lazy = manifest.entry_point("src/main.js").lazy
+    chart = next(name for name in lazy if "/chart-" in name)
+    key = manifest[chart].key
+    original = s3_bucket.get(key)
+    s3_bucket.client.put_object(
+        Bucket=s3_bucket.name,
+        Key=s3_bucket.prefix + key,
+        Body=original.replace(b"chart of", b"CHART OF"),
+        ContentType="text/javascript",
+    )
+
+    result, _, errors = _run(
+        browser,
+        page_url,
+        "window.hashstoreFixture.then(() => 'loaded', (error) => 'refused: ' + error.message)",
+    )
+
+    # The static graph ran (its tags carry integrity); the import() of the chart was refused.
+    assert str(result).startswith("refused"), (result, errors)
+    assert any("integrity" in error and key.rsplit("/", 1)[1] in error for error in errors), errors

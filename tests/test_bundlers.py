@@ -105,6 +105,12 @@ def test_vite_entry_files_follow_static_imports_transitively(tmp_path: Path) -> 
 
     assert files.file == "assets/main-Dm7XGA0i.js"
     assert files.module is True
+    # import() chunks and what they import, for the import map's integrity; not preloaded.
+    assert files.lazy == (
+        "assets/chart-B-hFiYI_.js",
+        "assets/table-B82S2zE2.js",
+        "assets/data-CaAsa1Lk.js",
+    )
     # Dependencies first; the dynamic imports are not preloaded.
     assert files.imports == ("assets/deep-AAAA1111.js", "assets/format-CC8VPYeM.js")
     assert files.css == ("assets/deep-AAAA1111.css", "assets/main-CfYyqprX.css")

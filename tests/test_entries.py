@@ -87,6 +87,11 @@ def test_publish_carries_vite_entries_into_the_manifest(tmp_path: Path) -> None:
     assert main_entry.module is True
     assert main_entry.imports == ("dist/assets/format-CC8VPYeM.js",)
     assert main_entry.css == ("dist/assets/main-CfYyqprX.css",)
+    assert main_entry.lazy == (
+        "dist/assets/chart-B-hFiYI_.js",
+        "dist/assets/table-B82S2zE2.js",
+        "dist/assets/data-CaAsa1Lk.js",
+    )
     # The section is in the file, and every name it gives is a published file.
     document = json.loads((tmp_path / "hashstore.json").read_text())
     assert document["entries"]["src/admin.js"] == {
@@ -305,6 +310,14 @@ def test_webpack_public_path_from_its_manifest(tmp_path: Path) -> None:
 # -- Flask and Django ---------------------------------------------------------------------------
 
 
+def module_integrity(manifest: Manifest, *names: str) -> dict[str, str]:
+    """What an import map's integrity section holds: the names, and every module of the
+    entries (Vite's main and admin entries, their shared chunk and the import() chunks)."""
+    modules = [n for n in manifest if "/assets/" in n and n.endswith(".js")]
+    assert len(modules) == 6
+    return {manifest.url(n): manifest.integrity(n) for n in (*names, *modules)}
+
+
 def test_flask_entry_tags_and_import_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from flask import Flask, render_template_string
 
@@ -337,7 +350,7 @@ def test_flask_entry_tags_and_import_map(tmp_path: Path, monkeypatch: pytest.Mon
     body = page.removeprefix('<script type="importmap">').removesuffix("</script>")
     assert json.loads(body) == {
         "imports": {"lit": lit},
-        "integrity": {lit: manifest.integrity("vendor/lit/index.js")},
+        "integrity": module_integrity(manifest, "vendor/lit/index.js"),
     }
 
 
@@ -371,7 +384,7 @@ def test_django_entry_tags_and_import_map(tmp_path: Path) -> None:
     lit = manifest.url("vendor/lit/index.js")
     assert json.loads(page.removesuffix("</script>")) == {
         "imports": {"lit": lit},
-        "integrity": {lit: manifest.integrity("vendor/lit/index.js")},
+        "integrity": module_integrity(manifest, "vendor/lit/index.js"),
     }
 
 

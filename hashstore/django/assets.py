@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 from django.utils.safestring import SafeString, mark_safe
 
-from ..bundlers import development_entries
+from ..bundlers import development_entries, entry_modules
 from ..errors import HashstoreError, ManifestError, UnknownAssetError
 from ..settings import Settings
 from ..tags import render_asset_tag, render_entry_tags, render_import_map
@@ -125,13 +125,16 @@ def entry_tags(name: str) -> SafeString:
 
 def import_map() -> SafeString:
     """``<script type="importmap">`` for the ``import_map`` option: each bare specifier mapped
-    to its hashed URL, with an ``integrity`` entry for each (none in development).
+    to its hashed URL, with an ``integrity`` entry for each and for every ES module of the
+    bundles' entry points, their ``import()`` chunks included (none in development).
 
     .. versionadded:: 0.2
     """
     storage = hashstore_storage()
     mapping = storage.hashstore_settings.import_map
-    html = render_import_map(mapping, lambda n: (storage.url(n), storage.integrity(n)))
+    manifest = storage.manifest
+    modules = entry_modules(manifest.entries) if manifest is not None else []
+    html = render_import_map(mapping, lambda n: (storage.url(n), storage.integrity(n)), modules)
     return mark_safe(html)  # JSON with <, > and & escaped, in a fixed element
 
 
