@@ -162,6 +162,9 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    for framework in ("django", "flask"):  # @pytest.mark.django / .flask on a single test
+        if item.get_closest_marker(framework) and importlib.util.find_spec(framework) is None:
+            pytest.skip(f"needs {framework}, which is not installed")
     if STORE != "moto" and item.get_closest_marker("moto_only"):
         pytest.skip(f"needs moto (the suite runs against {STORE})")
     marker = item.get_closest_marker("store_checksums")

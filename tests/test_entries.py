@@ -318,6 +318,7 @@ def module_integrity(manifest: Manifest, *names: str) -> dict[str, str]:
     return {manifest.url(n): manifest.integrity(n) for n in (*names, *modules)}
 
 
+@pytest.mark.flask
 def test_flask_entry_tags_and_import_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from flask import Flask, render_template_string
 
@@ -354,6 +355,7 @@ def test_flask_entry_tags_and_import_map(tmp_path: Path, monkeypatch: pytest.Mon
     }
 
 
+@pytest.mark.django
 def test_django_entry_tags_and_import_map(tmp_path: Path) -> None:
     from tests.django_support import collectstatic, setup_django, site, storages
 

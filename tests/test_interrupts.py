@@ -343,6 +343,7 @@ def signal_on_first_upload(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+@pytest.mark.flask
 @pytest.mark.usefixtures("signal_on_first_upload")
 def test_flask_hashstore_publish_stops_on_sigterm(tmp_path: Path) -> None:
     pytest.importorskip("flask")
@@ -357,6 +358,7 @@ def test_flask_hashstore_publish_stops_on_sigterm(tmp_path: Path) -> None:
     assert not Path(app.config["HASHSTORE_MANIFEST"]).exists()
 
 
+@pytest.mark.django
 @pytest.mark.usefixtures("signal_on_first_upload")
 def test_django_collectstatic_stops_on_sigterm(tmp_path: Path) -> None:
     pytest.importorskip("django")

@@ -358,6 +358,7 @@ def test_read_pin_returns_what_publish_wrote(tmp_path: Path) -> None:
     assert pin.pinned_at.tzinfo is not None
 
 
+@pytest.mark.flask
 def test_flask_hashstore_pins(tmp_path: Path) -> None:
     pytest.importorskip("flask")
     from .test_flask import flask_cli, make_app
@@ -377,6 +378,7 @@ def test_flask_hashstore_pins(tmp_path: Path) -> None:
     assert {name: pin.release for name, pin in pins.items()} == {"staging": release}
 
 
+@pytest.mark.django
 def test_django_collectstatic_pin_and_hashstore_pin(tmp_path: Path) -> None:
     pytest.importorskip("django")
     from io import StringIO
