@@ -194,7 +194,9 @@ def run_page(name: str, cwd: Path, endpoint: str) -> list[str]:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(cwd), os.environ.get("PYTHONPATH")])),
         "PYTHONWARNINGS": "error",
     }
-    env.pop("FLASK_RUN_FROM_CLI", None)
+    # What other tests in this process set: the pages' projects name their own settings and app.
+    for variable in ("DJANGO_SETTINGS_MODULE", "FLASK_APP", "FLASK_RUN_FROM_CLI"):
+        env.pop(variable, None)
     # Set by the Django tests in this worker (tests/django_support.py); manage.py must choose.
     env.pop("DJANGO_SETTINGS_MODULE", None)
     page_steps = steps(ROOT / name if name.startswith("README") else DOCS / name)
