@@ -21,7 +21,8 @@ tree in the same run: ``hashstore publish TREE --to OUT --manifest M`` into an e
 --noinput`` with ``ManifestStaticFilesStorage`` into an empty ``STATIC_ROOT`` (from a minimal
 settings module written to a temporary directory). Runs alternate between the commands; the
 median of ``--repeat`` runs is reported, with the child's peak resident memory from
-``os.wait4``. A table is printed and the figures are written as JSON (``--json``).
+``os.wait4`` in a small launcher (so the figure is the command's, not the caller's). A table
+is printed and the figures are written as JSON (``--json``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -297,23 +297,43 @@ class Run:
     """Peak resident memory of the child, bytes."""
 
 
+# Linux charges an exec'd process with the peak RSS of the process it was forked from (even
+# through vfork), so a command started straight from a large parent (a pytest worker) reports
+# that parent's peak. A small launcher forks the command and reports its rusage instead.
+_LAUNCHER = """\
+import json, os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - started
+with open(sys.argv[1], "w") as report:
+    json.dump([seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss], report)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_command(argv: list[str], *, env: dict[str, str] | None = None, log: Path) -> Run:
-    """Run a command to completion; its wall time and peak memory (from ``os.wait4``).
+    """Run a command to completion; its wall time and peak memory (its own ``wait4`` rusage).
 
     :raises RuntimeError: the command failed (its output is in the message).
     """
+    usage_file = log.with_name(log.name + ".rusage")
+    launcher = [sys.executable, "-S", "-c", _LAUNCHER, str(usage_file), *argv]
     with log.open("wb") as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+        returncode = subprocess.call(launcher, stdout=out, stderr=subprocess.STDOUT, env=env)
+    if returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{tail}")
+        raise RuntimeError(f"{' '.join(argv)} exited {returncode}:\n{tail}")
+    seconds, cpu_seconds, max_rss = json.loads(usage_file.read_text())
+    usage_file.unlink()
     # ru_maxrss is in kilobytes on Linux, bytes on macOS.
     scale = 1 if sys.platform == "darwin" else 1024
-    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * scale)
+    return Run(seconds, cpu_seconds, max_rss * scale)
 
 
 def hashstore_command(tree: Path, out: Path, manifest: Path) -> list[str]:
