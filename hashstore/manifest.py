@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .bundlers import EntryFiles
 from .errors import ManifestError, UnknownAssetError
-from .keys import integrity_of, quote_path, url_for_key
+from .keys import check_key, integrity_of, quote_path, url_for_key
 from .spelling import option
 
 if TYPE_CHECKING:
@@ -268,7 +268,7 @@ class Manifest(Mapping[str, ManifestEntry]):
         for name, item in files.items():
             try:
                 parsed[name] = ManifestEntry(
-                    key=_str(item["key"]),
+                    key=check_key(_str(item["key"])),
                     sha256=_hex(item["sha256"]),
                     size=_int(item["size"]),
                     integrity=_str(item["integrity"]),

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import TargetError
+from ..keys import check_key
 
 if TYPE_CHECKING:
     from ..build import BuiltFile
@@ -74,11 +75,13 @@ def pin_key(name: str) -> str:
 def check_record_key(key: str) -> str:
     """``key``, if it may be written by ``put_record`` (it is under ``.hashstore/``).
 
-    :raises ValueError: it is not; hashed keys are written once, by ``put_if_absent`` only.
+    :raises ValueError: it is not (hashed keys are written once, by ``put_if_absent`` only), or
+        it is no safe key (:func:`~hashstore.keys.check_key`: a ``..`` segment would climb out
+        of ``.hashstore/``).
     """
     if not key.startswith(HASHSTORE_PREFIX) or key == HASHSTORE_PREFIX:
         raise ValueError(f"{key!r} is not a key under {HASHSTORE_PREFIX}")
-    return key
+    return check_key(key)
 
 
 def changed_since_build(
