@@ -438,7 +438,7 @@ def main(
         exc.parser.print_usage(sys.stderr)
         print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
         if as_json:
-            _print_json_error("UsageError", str(exc), 2)
+            print_json_error("UsageError", str(exc), 2)
         raise SystemExit(2) from None
     handler: Handler = args.handler
     try:
@@ -446,7 +446,7 @@ def main(
     except Interrupted as exc:
         print(exc, file=sys.stderr)
         if as_json:
-            _print_json_error("Interrupted", str(exc), exc.exit_code)
+            print_json_error("Interrupted", str(exc), exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
         # Ctrl-C before the command's handlers were in place, or a second one that did not
@@ -458,7 +458,7 @@ def main(
         print(f"error: {message}", file=sys.stderr)
         if as_json:
             failures = exc.failures if isinstance(exc, PublishError) else None
-            _print_json_error(type(exc).__name__, message, 1, failures, spelling)
+            print_json_error(type(exc).__name__, message, 1, failures, spelling)
         return 1
 
 
@@ -471,7 +471,7 @@ def _check_usage(args: argparse.Namespace, settings: Settings, spelling: Spellin
         )
 
 
-def _print_json_error(
+def print_json_error(
     kind: str,
     message: str,
     code: int,

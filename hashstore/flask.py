@@ -36,7 +36,7 @@ from ._extras import missing_framework
 try:
     import click
     from flask import current_app, has_request_context, request
-    from flask.cli import with_appcontext
+    from flask.cli import ScriptInfo
     from markupsafe import Markup
 except ImportError as exc:
     raise missing_framework("hashstore.flask", "Flask", exc) from exc
@@ -624,20 +624,29 @@ def import_map() -> Markup:
     short_help="Publish static files under content-hashed names (publish, url...).",
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@with_appcontext
 def hashstore_command(args: tuple[str, ...]) -> None:
     """Run the ``hashstore`` command with the app's settings: ``flask hashstore publish``.
 
     Arguments go to :func:`hashstore.cli.main` as they are, so ``flask hashstore --help``
     and every subcommand's options, output and exit codes are the ``hashstore`` command's.
+    An invalid ``HASHSTORE_*`` value, whether ``HashStore(app)`` refused it while the app was
+    made or the command found it, is one ``error:`` message and exit status 1, never a
+    traceback (with ``--json``, also a JSON error object on stdout).
     """
     ctx = click.get_current_context()
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
+        if current_app:
+            app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        else:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            ctx.with_resource(app.app_context())
         state = _state(app)
         defaults = state.publish_settings(check=args[:1] == ("publish",))
     except HashstoreError as exc:
-        print(f"error: {exc.render(CONFIG_SPELLING)}", file=sys.stderr)
+        message = exc.render(CONFIG_SPELLING)
+        print(f"error: {message}", file=sys.stderr)
+        if "--json" in args:
+            cli.print_json_error(type(exc).__name__, message, 1)
         ctx.exit(1)
     try:
         code = cli.main(

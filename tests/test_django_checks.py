@@ -46,6 +46,53 @@ def test_e001_invalid_option_is_named(tmp_path: Path) -> None:
     assert 'OPTIONS["jobs"]' in message.msg
 
 
+def test_e001_each_invalid_option_is_its_own_message(tmp_path: Path) -> None:
+    """The mistyped target, base_url and region of the issue, and a bad number: four errors,
+    each naming its option, and collectstatic stops before collecting anything."""
+    from django.core.management.base import SystemCheckError
+
+    bad = storages(target="s3:/bucket/x", base_url="cdn.example.com/x/", region="eu west 1", jobs=0)
+    with site(tmp_path / "static", STORAGES=bad):
+        messages = hashstore_checks()
+        with pytest.raises(SystemCheckError) as info:
+            collectstatic(verbosity=0, skip_checks=False)
+    assert ids(messages) == ["hashstore.E001"] * 4
+    assert [m.msg.split(" = ")[0] for m in messages] == [
+        'OPTIONS["target"]',
+        'OPTIONS["base_url"]',
+        'OPTIONS["region"]',
+        'OPTIONS["jobs"]',
+    ]
+    assert "an S3 target is written s3://bucket/prefix/ (two slashes)" in messages[0].msg
+    assert "did you mean 'https://cdn.example.com/x/'?" in messages[1].msg
+    assert all("\n" not in m.msg and "settings are invalid" not in m.msg for m in messages)
+    assert str(info.value).count("hashstore.E001") == 4
+    assert not (tmp_path / "static").exists()  # nothing collected, no manifest
+    assert not Path("s3:").exists()  # no folder named after the mistyped target
+
+
+def test_e001_an_s3_only_option_with_a_directory_target(tmp_path: Path) -> None:
+    options = {"target": str(tmp_path / "public"), "base_url": CDN, "endpoint_url": "http://x"}
+    with site(tmp_path / "static", STORAGES=storages(**options)):
+        (message,) = hashstore_checks()
+    assert message.id == "hashstore.E001"
+    assert message.msg.startswith('OPTIONS["endpoint_url"] applies to S3 targets only')
+
+
+def test_e007_no_static_root_stops_collectstatic(tmp_path: Path) -> None:
+    from django.core.management.base import SystemCheckError
+
+    options = {"target": str(tmp_path / "public"), "base_url": CDN}
+    with site(tmp_path / "static", STORAGES=storages(**options), STATIC_ROOT=None):
+        messages = hashstore_checks()
+        with pytest.raises(SystemCheckError, match=r"hashstore\.E007"):
+            collectstatic(verbosity=0, skip_checks=False)
+    # Reported once, not also as a manifest missing from the current directory (E004).
+    assert ids(messages) == ["hashstore.E007"]
+    assert messages[0].msg.startswith("STATIC_ROOT is not set: collectstatic has nowhere")
+    assert sorted(tmp_path.iterdir()) == []
+
+
 def test_e001_prefix_without_bucket(tmp_path: Path) -> None:
     with site(tmp_path / "static", STORAGES=storages(prefix="static", base_url=CDN)):
         (message,) = hashstore_checks()

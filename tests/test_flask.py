@@ -124,6 +124,40 @@ def test_invalid_values_are_named_as_config_keys(tmp_path: Path) -> None:
         make_app(tmp_path / "c", config={"HASHSTORE_URL_FOR": "maybe"})
 
 
+def test_flask_hashstore_reports_a_bad_config_without_a_traceback(tmp_path: Path) -> None:
+    """``HashStore(app)`` refuses the config while the app factory runs: the command prints the
+    error (each invalid key named as configured), exits 1 and writes nothing; with ``--json``
+    the same error is a JSON object on stdout."""
+    root = tmp_path / "site"
+    bad = {"HASHSTORE_TARGET": "s3:/bucket/x", "HASHSTORE_REGION": "eu west 1"}
+    info = ScriptInfo(
+        create_app=lambda: make_app(root, config=bad),
+        set_debug_flag=False,
+        load_dotenv_defaults=False,
+    )
+    runner = Flask("runner").test_cli_runner()
+    for json_flag in ([], ["--json"]):
+        result = runner.invoke(
+            FlaskGroup(load_dotenv=False), ["hashstore", "publish", *json_flag], obj=info
+        )
+        assert result.exit_code == 1
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith("error: 2 settings are invalid:\n")
+        assert result.stderr.count("error:") == 1
+        assert "  HASHSTORE_TARGET = 's3:/bucket/x' is invalid: an S3 target is written" in (
+            result.stderr
+        )
+        assert "  HASHSTORE_REGION = 'eu west 1' is invalid: a region name" in result.stderr
+        if json_flag:
+            error = json.loads(result.stdout)["error"]
+            assert (error["type"], error["exit_code"]) == ("ConfigError", 1)
+            assert result.stderr == f"error: {error['message']}\n"
+        else:
+            assert result.stdout == ""
+    assert sorted(p.name for p in root.iterdir()) == ["static"]  # no cdn, no instance folder
+
+
 def test_a_second_init_app_says_what_to_do(app: Flask) -> None:
     with pytest.raises(ConfigError, match="already initialized on the Flask app 'site'") as info:
         HashStore().init_app(app)

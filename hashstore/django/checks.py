@@ -1,12 +1,14 @@
 """System checks of the ``hashstore.django`` app (``manage.py check``, runserver, tests).
 
 ===============  ==========================================================================
-hashstore.E001   an option is unknown or invalid (the message names it)
+hashstore.E001   an option is unknown or invalid (the message names it; one message for each)
 hashstore.E002   no ``target`` (nor ``bucket``): collectstatic has nowhere to publish
 hashstore.E003   an S3 target without ``base_url`` while ``STATIC_URL`` is a local path
 hashstore.E004   ``DEBUG = False`` and no manifest file: every asset URL would fail
 hashstore.E005   the manifest file exists but cannot be read or is not a valid manifest
 hashstore.E006   ``STORAGES["staticfiles"]`` is not ``hashstore.django.HashStoreStorage``
+hashstore.E007   ``STATIC_ROOT`` is not set: collectstatic has nowhere to collect, and the
+                 manifest has no default place
 hashstore.W001   the manifest was written for another ``base_url`` than the configured one
 hashstore.W002   ``hashstore.django`` comes after ``django.contrib.staticfiles`` in
                  INSTALLED_APPS, so collectstatic does not report what it published
@@ -28,6 +30,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.files.storage import storages
 
 from ..errors import ConfigError, ManifestError
+from ..spelling import render
 from .storage import HashStoreStorage
 
 _APP = "hashstore.django"
@@ -38,31 +41,47 @@ def _skipped(app_configs: Sequence[AppConfig] | None) -> bool:
     return app_configs is not None and not any(c.name == _APP for c in app_configs)
 
 
-def _storage() -> HashStoreStorage | CheckMessage:
+def _storage() -> HashStoreStorage | list[CheckMessage]:
+    """The configured storage, or the errors that stand in its way (one per invalid option)."""
     try:
         storage = storages[STATICFILES_STORAGE_ALIAS]
     except ConfigError as exc:
-        return Error(str(exc), hint=_DOCS, id="hashstore.E001")
+        return [
+            Error(render(problem, exc.spelling), hint=_DOCS, id="hashstore.E001")
+            for problem in exc.problems
+        ]
     if not isinstance(storage, HashStoreStorage):
         cls = type(storage)
-        return Error(
-            f'STORAGES["staticfiles"]["BACKEND"] is {cls.__module__}.{cls.__qualname__}, '
-            "so collectstatic does not publish with hashstore and asset tags cannot work",
-            hint='Set it to "hashstore.django.HashStoreStorage", or remove "hashstore.django" '
-            "from INSTALLED_APPS.",
-            id="hashstore.E006",
-        )
+        return [
+            Error(
+                f'STORAGES["staticfiles"]["BACKEND"] is {cls.__module__}.{cls.__qualname__}, '
+                "so collectstatic does not publish with hashstore and asset tags cannot work",
+                hint='Set it to "hashstore.django.HashStoreStorage", or remove '
+                '"hashstore.django" from INSTALLED_APPS.',
+                id="hashstore.E006",
+            )
+        ]
     return storage
 
 
 def check_options(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[Any]:
-    """The options make a usable configuration (E001, E002, E003, E006, W002)."""
+    """The options make a usable configuration (E001, E002, E003, E006, E007, W002)."""
     if _skipped(app_configs):
         return []
     storage = _storage()
     if not isinstance(storage, HashStoreStorage):
-        return [storage]
+        return storage
     messages: list[CheckMessage] = []
+    if not settings.STATIC_ROOT:
+        messages.append(
+            Error(
+                "STATIC_ROOT is not set: collectstatic has nowhere to collect the files "
+                "hashstore publishes, and the manifest has no place by default",
+                hint='Set STATIC_ROOT to a directory, e.g. BASE_DIR / "staticfiles" (the '
+                "manifest is written there as hashstore.json).",
+                id="hashstore.E007",
+            )
+        )
     options, setting = storage.hashstore_options, storage.hashstore_setting
     s = storage.hashstore_settings
     if s.target is None:
@@ -105,6 +124,8 @@ def check_manifest(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     storage = _storage()
     if not isinstance(storage, HashStoreStorage):
         return []  # reported by check_options
+    if not settings.STATIC_ROOT and "manifest" not in storage.hashstore_options:
+        return []  # E007: the manifest has no place yet
     s = storage.hashstore_settings
     try:
         manifest = storage.manifest
