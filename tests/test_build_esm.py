@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from hashstore.build import build, hashed_name
 from hashstore.errors import MissingReferenceError
+from hashstore.references import find_css_references
+from hashstore.references_js import find_js_references
 from hashstore.settings import Settings
 
 from .helpers import make_tree
@@ -129,3 +133,36 @@ def test_a_specifier_with_unusual_characters_round_trips(tmp_path: Path) -> None
     out = build_tree(make_tree(tmp_path, files))
     key = posixpath.basename(out["js/my mod's.js"][0]).replace(" ", "%20")
     assert out["js/a.mjs"][1].decode() == f"import './{key.replace(chr(39), chr(92) + chr(39))}';\n"
+
+
+ESBUILD = Path(__file__).parent / "fixtures" / "bundlers" / "esbuild"
+
+
+def test_esbuild_code_splitting_output_is_published_by_rewriting(tmp_path: Path) -> None:
+    """esbuild 0.25 with ``--splitting --format=esm`` (tests/fixtures/bundlers/README.md): no
+    manifest, so every file gets a hashstore name, and its chunks, which it loads with
+    ``import``/``import()`` of relative specifiers, are rewritten to those names."""
+    shutil.copytree(ESBUILD, tmp_path / "dist")
+    out = build_tree(tmp_path)
+    assert set(out) == {
+        "dist/" + p.relative_to(ESBUILD).as_posix() for p in ESBUILD.rglob("*") if p.is_file()
+    }
+    keys = {key for key, _ in out.values()}
+    followed: Counter[str] = Counter()
+    for name, (key, data) in out.items():
+        assert key == hashed_name(name, hashlib.sha256(data).hexdigest(), 12)
+        if name.endswith(".js"):
+            references = find_js_references(data.decode())
+        elif name.endswith(".css"):
+            references = find_css_references(data.decode())
+        else:
+            continue
+        for ref in references:
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(key), ref.url))
+            assert target in keys, f"{key}: {ref.url} is not published"
+            followed[ref.kind] += 1
+    # The shared chunks (static imports), the two pages (import()), the logo (url()), the maps.
+    assert followed == {"module": 6, "dynamic-import": 2, "url": 1, "sourcemap": 6}
+    main = out["dist/main.js"][1].decode()
+    assert "chunk-GBVKPMUT.js" not in main
+    assert "chart-SOQGCGAN.js" not in main
