@@ -7,7 +7,8 @@ with ``now`` given, so nothing here sleeps.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,10 @@ from hashstore.publish import publish
 from hashstore.retention import prune
 from hashstore.settings import Settings
 from hashstore.targets import Target, open_target, release_key
-from hashstore.targets.base import PINS_PREFIX, pin_key
+from hashstore.targets.base import PENDING_PREFIX, PINS_PREFIX, pin_key
 from hashstore.targets.local import LocalTarget
 
-from .helpers import make_tree
+from .helpers import make_tree, tree_bytes
 from .test_releases import T0, publish_release, release_files, store  # noqa: F401
 from .test_retention import Interleaved, keys_of, stored_keys
 
@@ -70,6 +71,46 @@ def test_prune_never_deletes_a_pinned_release_whatever_its_age_or_rank(
         assert not (keys_of(oldest) - keys_of(newest)) & stored_keys(target)
     finally:
         target.close()
+
+
+def test_weekly_production_deploys_survive_a_prune_of_daily_ci_builds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's case: CI publishes every commit, production deploys weekly. Five builds
+    since, production's release is 8 days old and 6th newest: ``prune --keep-releases 5
+    --keep-days 7 --yes`` would delete its changed objects; pinned, it deletes nothing."""
+    settings = Settings(target=str(tmp_path / "bucket"))
+    now = datetime.now(timezone.utc)
+    production = publish_release(settings, release_files(0), work=tmp_path, at=now - 8 * DAY)
+    builds = [
+        publish_release(settings, release_files(n), work=tmp_path, at=now - (6 - n) * DAY)
+        for n in range(1, 6)
+    ]
+    month_ago = (now - 30 * DAY).timestamp()
+    for path in Path(settings.target).rglob("*"):
+        os.utime(path, (month_ago, month_ago))  # every object is old enough to delete
+    to = ["--to", str(settings.target)]
+    prune_args = ["prune", *to, "--keep-releases", "5", "--keep-days", "7"]
+    only_production = keys_of(production) - keys_of(*builds)
+    assert only_production  # changed files: what an unpinned prune would delete
+
+    assert main([*prune_args, "--json"]) == 0  # a dry run, unpinned
+    plan = json.loads(capsys.readouterr().out)
+    assert only_production <= set(plan["delete"]["keys"])
+
+    assert main(["releases", "pin", "production", production.release, *to]) == 0
+    before = published(Path(settings.target))
+    assert main([*prune_args, "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert f"pins honoured: production -> {production.release}" in out
+    assert "kept (pinned as production)" in out
+    assert published(Path(settings.target)) == before  # nothing deleted, nothing rewritten
+    assert main(["verify", *to, "--release", production.release]) == 0
+
+
+def published(root: Path) -> dict[str, bytes]:
+    """Objects, release records and pins (not the pending markers a prune tidies)."""
+    return {k: v for k, v in tree_bytes(root).items() if not k.startswith(PENDING_PREFIX)}
 
 
 def test_prune_says_which_pins_it_honoured(

@@ -314,6 +314,51 @@ def test_publish_without_sources_or_target_is_a_usage_error(
     assert sorted(tmp_path.iterdir()) == []
 
 
+# -- references and encodings -------------------------------------------------------------------
+
+
+def test_a_reference_climbing_out_of_the_root_warns_and_fails_with_strict(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest, stored = _published(site, capsys)
+    make_tree(tmp_path / "outside", {"x.png": b"beside the source root, never published"})
+    climbing = make_tree(
+        tmp_path / "climbing" / "root",
+        {"css/a.css": "body{}\n.x{background:url(../../../outside/x.png)}"},
+    )
+    where = (
+        "css/a.css:2: url(../../../outside/x.png) -> '../../outside/x.png' is outside the "
+        "source root"
+    )
+
+    assert site.publish("--strict", src=climbing) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: 1 reference(s) point at files in no source root")
+    assert where in err
+    assert "Traceback" not in err
+    assert site.manifest.read_bytes() == manifest
+    assert site.stored() == stored
+
+    assert site.publish("--dry-run", src=climbing) == 0  # without --strict: said, not skipped
+    assert f"warning: {where}" in capsys.readouterr().err
+
+
+def test_css_in_utf16_that_does_not_decode_is_an_error_that_writes_nothing(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest, stored = _published(site, capsys)
+    broken = make_tree(
+        tmp_path / "broken", {"css/a.css": b"\xff\xfe" + ".a{}".encode("utf-16-le") + b"\x00"}
+    )
+    assert site.publish(src=broken) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert "a.css: its byte order mark says UTF-16-LE" in err
+    assert err.count("\n") == 1
+    assert site.manifest.read_bytes() == manifest
+    assert site.stored() == stored
+
+
 # -- one message per failure ---------------------------------------------------------------------
 
 
