@@ -90,9 +90,11 @@ package-check: $(STAMP)
 
 # The S3 tests again, against Ceph's radosgw instead of moto: each pytest worker starts a
 # one-node cluster on 127.0.0.1 (tests/radosgw.py). CI runs this after `make test`.
-RGW_TESTS := tests/test_s3_target.py tests/test_s3_multipart.py tests/test_publish_s3.py \
+RGW_TESTS := tests/test_s3_target.py tests/test_s3_multipart.py tests/test_s3_checksums.py \
+	tests/test_publish_s3.py tests/test_publish_order.py tests/test_kept_names.py \
 	tests/test_verify.py tests/test_retention.py tests/test_releases.py tests/test_doctor.py \
-	tests/test_django.py tests/test_django_manage.py tests/test_flask_example.py
+	tests/test_doctor_probes.py tests/test_django.py tests/test_django_manage.py \
+	tests/test_flask_example.py
 test-rgw: $(STAMP)
 	bash scripts/ensure-debian.sh radosgw
 	HASHSTORE_TEST_STORE=radosgw $(BIN)/pytest -n 2 -q -rs $(RGW_TESTS)

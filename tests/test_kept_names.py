@@ -322,6 +322,7 @@ def test_other_part_sizes_are_read_and_compared(
     assert "UploadPart" not in s3_proxy.operations
 
 
+@pytest.mark.store_checksums("the SHA-256 HeadObject returns must decide, with no read")
 def test_a_stored_sha256_decides_without_reading(
     s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path
 ) -> None:
@@ -451,13 +452,10 @@ def test_the_same_bytes_in_as_many_parts_cut_elsewhere_are_read_not_refused(
             Body=piece,
             ChecksumAlgorithm="SHA256",
         )
-        parts.append(
-            {
-                "PartNumber": number,
-                "ETag": answer["ETag"],
-                "ChecksumSHA256": answer["ChecksumSHA256"],
-            }
-        )
+        part = {"PartNumber": number, "ETag": answer["ETag"]}
+        if "ChecksumSHA256" in answer:  # radosgw 16.2 keeps none
+            part["ChecksumSHA256"] = answer["ChecksumSHA256"]
+        parts.append(part)
     client.complete_multipart_upload(
         Bucket=s3_bucket.name,
         Key=key,

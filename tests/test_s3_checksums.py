@@ -63,7 +63,6 @@ def _settings(bucket: S3Bucket, proxy: S3Proxy, tmp_path: Path, **changes: objec
     )
 
 
-@pytest.mark.store_checksums("the store must accept SHA-256 checksums")
 def test_every_upload_carries_the_builds_sha256(
     s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path
 ) -> None:
@@ -116,7 +115,6 @@ def _text(element: ET.Element, name: str) -> str:
     raise AssertionError(f"no <{name}> in {ET.tostring(element)!r}")
 
 
-@pytest.mark.store_checksums("the store must check SHA-256 checksums")
 def test_a_file_changed_after_the_build_is_sent_with_the_builds_sha256_and_refused(
     s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path
 ) -> None:
