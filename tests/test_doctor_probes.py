@@ -54,6 +54,25 @@ HONOURED: dict[str, dict[str, bool | None]] = {
 }
 
 
+def test_the_manuals_table_gives_what_doctor_measured() -> None:
+    """docs/s3-compatible.md's moto and radosgw columns are these measurements, cell by cell."""
+    doc = (Path(__file__).parent.parent / "docs" / "s3-compatible.md").read_text()
+    lines = doc.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Capability"))
+    end = lines.index("", start)
+    header, rows = lines[start], lines[start + 2 : end]
+    columns = [cell.strip() for cell in header.strip("|").split("|")]
+    said = {"yes": True, "no": False}
+    table: dict[str, dict[str, bool | None]] = {"moto": {}, "radosgw": {}}
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        name = cells[0].rsplit("(`", 1)[1].rstrip("`)")
+        for store, column in (("moto", "moto 5"), ("radosgw", "radosgw 16.2")):
+            word = cells[columns.index(column)].strip("*").split(":")[0].split()[0].strip("*")
+            table[store][name] = said[word]
+    assert table == HONOURED
+
+
 def test_doctor_finds_what_the_store_honours(
     s3_bucket: S3Bucket, capsys: pytest.CaptureFixture[str]
 ) -> None:

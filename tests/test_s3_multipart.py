@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from hashstore.errors import TargetError
+from hashstore.publish import publish
 from hashstore.settings import MIB
 from hashstore.targets.s3 import S3Target
 from hashstore.targets.s3_multipart import multipart_etag
@@ -108,6 +110,41 @@ def test_without_conditional_writes_uploads_stay_guarded(
     assert s3_proxy.operations["HeadObject"] == 2
     [complete] = s3_proxy.requests_for("CompleteMultipartUpload")
     assert "if-none-match" not in complete.headers
+
+
+def test_the_guard_costs_two_requests_per_multipart_file_and_nothing_else(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory, tmp_path: Path
+) -> None:
+    """The same tree published twice, each into a prefix whose probe record says the store
+    ignores (then honours) conditional completes: the only difference is two HeadObjects per
+    multipart file (docs/s3-compatible.md says so); single-part files cost nothing more."""
+    source = tmp_path / "src"
+    source.mkdir()
+    multipart = 3
+    for number in range(multipart):
+        (source / f"big-{number}.bin").write_bytes(os.urandom(5 * MIB + 1000))  # 2 parts
+    (source / "app.css").write_text("body { color: red }\n")
+    (source / "app.js").write_text("console.log('hashstore')\n")
+    counted: dict[bool, Counter[str]] = {}
+    for honours in (False, True):
+        prefix = f"honours-{str(honours).lower()}/"
+        settings = multipart_settings(
+            s3_bucket,
+            target=f"s3://{s3_bucket.name}/{s3_bucket.prefix}{prefix}",
+            endpoint_url=s3_proxy.url,
+            sources=(source,),
+            manifest=tmp_path / f"{prefix.rstrip('/')}.json",
+        )
+        record_capabilities(target_for(settings), {"conditional-complete": honours})
+        s3_proxy.reset()
+        assert len(publish(settings).uploaded) == multipart + 2
+        counted[honours] = s3_proxy.operations.copy()
+
+    assert counted[True]["HeadObject"] == 0
+    assert counted[False] - counted[True] == Counter({"HeadObject": 2 * multipart})
+    assert counted[True] - counted[False] == Counter()
+    doc = (Path(__file__).parent.parent / "docs" / "s3-compatible.md").read_text()
+    assert "each multipart file costs two\nrequests more (the two `HeadObject`s)" in doc
 
 
 @pytest.mark.parametrize("same_bytes", [True, False], ids=["same-bytes", "other-bytes"])
