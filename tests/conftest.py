@@ -46,7 +46,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -224,18 +223,11 @@ def radosgw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     Installs Debian's packages when they are absent; skips, with the installer's reason, where
     it cannot.
     """
-    from .radosgw import Radosgw, RadosgwUnavailable, missing_binaries
+    from .radosgw import Radosgw, RadosgwUnavailable, install_or_reason
 
-    if missing_binaries():
-        script = Path(__file__).parent.parent / "scripts" / "ensure-debian.sh"
-        done = subprocess.run(
-            ["bash", str(script), "radosgw"], capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0 or missing_binaries():
-            pytest.skip(
-                f"radosgw is not installed and {script.name} could not install it: "
-                f"{(done.stderr or done.stdout).strip()}"
-            )
+    reason = install_or_reason(Path(__file__).parent.parent / "scripts" / "ensure-debian.sh")
+    if reason is not None:
+        pytest.skip(reason)
     try:
         with Radosgw(tmp_path_factory.mktemp("radosgw")) as server:
             yield server.endpoint_url

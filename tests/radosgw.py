@@ -28,7 +28,14 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["ACCESS_KEY", "SECRET_KEY", "Radosgw", "RadosgwUnavailable", "missing_binaries"]
+__all__ = [
+    "ACCESS_KEY",
+    "SECRET_KEY",
+    "Radosgw",
+    "RadosgwUnavailable",
+    "install_or_reason",
+    "missing_binaries",
+]
 
 ACCESS_KEY = "hashstoretestaccess"
 SECRET_KEY = "hashstoretestsecretkey0123456789"
@@ -50,6 +57,27 @@ class RadosgwUnavailable(RuntimeError):
 def missing_binaries() -> list[str]:
     """The Ceph programs this needs that are not on ``PATH`` (or in ``/usr/bin``)."""
     return [name for name in BINARIES if _which(name) is None]
+
+
+def install_or_reason(script: Path) -> str | None:
+    """Install the Ceph programs with ``script`` (``scripts/ensure-debian.sh``) when absent.
+
+    :returns: ``None`` when they are installed (now or already), else why they are not, for a
+        skip: the installer's own message (not root, no apt-get, apt-get failed...).
+    """
+    if not missing_binaries():
+        return None
+    done = subprocess.run(
+        ["bash", str(script), "radosgw"], capture_output=True, text=True, check=False
+    )
+    still = missing_binaries()
+    if done.returncode == 0 and not still:
+        return None
+    said = (done.stderr or done.stdout).strip() or f"it exited {done.returncode}"
+    return (
+        f"radosgw is not installed ({', '.join(still)} missing) and {script.name} could not "
+        f"install it: {said}"
+    )
 
 
 def _which(name: str) -> str | None:
