@@ -175,22 +175,36 @@ def test_a_stop_during_hashing_stops_before_the_marker(tmp_path: Path) -> None:
     assert not (tmp_path / "m").exists()
 
 
-def test_a_stop_after_the_uploads_still_records_nothing(tmp_path: Path) -> None:
-    """The check just before the release record: the record is what makes a release live."""
+@pytest.mark.parametrize("when", ["the last upload", "the last check before the record"])
+def test_a_stop_after_the_uploads_still_records_nothing(tmp_path: Path, when: str) -> None:
+    """The check just before the release record: the record is what makes a release live.
+
+    A stop asked as the last upload completes is seen by the upload loop; one that comes later
+    (while the upload threads are joined) only by publish's own check before the record: that
+    one is the first check after the upload loop's last (a signal arriving then).
+    """
     src = many_files(tmp_path / "src", 30)
     settings = Settings(sources=(src,), target=str(tmp_path / "out"), manifest=tmp_path / "m")
     stop = StopRequest()
 
     class StopAfterUploads(Progress):
         left = 0
+        checks_after = 0
 
         def phase(self, name: str, total: int | None = None, *, unit: str = "file") -> None:
             self.left = total or 0 if name == "uploading" else -1
 
         def advance(self, count: int = 1) -> None:
             self.left -= count
-            if self.left == 0:  # the last upload is done
+            if self.left == 0 and when == "the last upload":
                 stop.set(signal.SIGINT)
+
+        def check(self, message: str = "interrupted") -> None:
+            if self.left == 0 and when != "the last upload":
+                self.checks_after += 1
+                if self.checks_after == 2:  # the upload loop's last check has passed
+                    stop.set(signal.SIGINT)
+            super().check(message)
 
     with pytest.raises(Interrupted):
         publish(settings, progress=StopAfterUploads(stop=stop))
