@@ -289,6 +289,9 @@ def execute(
     lock = threading.Lock()
 
     def upload(f: BuiltFile) -> bool:
+        # A worker may take the next queued file before the waiting thread sees a stop and
+        # cancels the queue: look again here, so that a stop starts nothing new.
+        progress.check(INTERRUPTED)
         return target.put_if_absent(f)
 
     if not the_plan.missing:
@@ -303,6 +306,8 @@ def execute(
                 progress.advance()
                 try:
                     created = future.result()
+                except Interrupted:
+                    raise
                 except (HashstoreError, OSError) as exc:
                     # A TargetError's reason leaves the key out, so one cause reads once for all.
                     reason = exc.reason if isinstance(exc, TargetError) else str(exc)

@@ -249,10 +249,19 @@ def _all(
 
     :raises Interrupted: ``progress`` asked to stop (calls not yet started are cancelled).
     """
-    futures = [pool.submit(call) for call in calls]
+
+    def unless_stopped(call: Callable[[], T]) -> T:
+        # A worker may take the next queued call before the waiting thread sees a stop.
+        progress.check("interrupted")
+        return call()
+
+    futures = [pool.submit(unless_stopped, call) for call in calls]
     done = 0
     try:
-        for _ in until_stopped(futures, progress, "interrupted"):
+        for future in until_stopped(futures, progress, "interrupted"):
+            skipped = future.exception()
+            if isinstance(skipped, Interrupted):
+                raise skipped
             done += 1
             progress.advance()
     except Interrupted as exc:

@@ -214,7 +214,7 @@ class Chromium:
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
             "sessionId"
         ]
-        for domain in ("Page", "Runtime", "Log"):
+        for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable", session=session)
         self.send("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE}, session=session)
         self.send("Page.navigate", {"url": url}, session=session)
@@ -240,6 +240,11 @@ class Chromium:
             else:
                 entry = params["entry"]
                 messages.append((entry["level"], f"[{entry['source']}] {entry['text']}"))
+        # The console's "Failed to load resource" does not say which; the network log does.
+        for event in self.events("Network.responseReceived"):
+            response = event["params"]["response"]
+            if response["status"] >= 400:
+                messages.append(("info", f"[network] {response['status']} {response['url']}"))
         return PageResult(result, messages)
 
 
