@@ -25,6 +25,7 @@ from hashstore.settings import MIB
 from hashstore.targets.s3 import S3Target
 from hashstore.targets.s3_multipart import multipart_etag
 
+from .conftest import STORE
 from .test_s3_target import (
     TargetFactory,
     make_file,
@@ -190,6 +191,31 @@ def test_a_writer_racing_the_complete_is_reported_naming_the_key(
     assert info.value.key == file.key
     assert target.url_for_key(file.key) in str(info.value)
     assert hashlib.md5(theirs).hexdigest() in str(info.value)  # their ETag, shown
+
+
+@pytest.mark.skipif(STORE == "real", reason="the outcome is the store's: moto's, radosgw's known")
+def test_a_writer_between_the_check_and_the_complete_is_the_window_left(
+    s3_bucket: S3Bucket, target_for: TargetFactory, tmp_path: Path
+) -> None:
+    """The one window the guard leaves, pinned as docs/s3-compatible.md describes it: a write
+    landing after the HeadObject and before CompleteMultipartUpload. A store that honours
+    If-None-Match on completes (moto) refuses the complete; radosgw 16.2 completes over it,
+    and nothing can tell afterwards (the key holds this upload's bytes, as checked)."""
+    data = os.urandom(6 * MIB)
+    file = make_file(tmp_path, "big.bin", data)
+    theirs = os.urandom(6 * MIB)
+    target = target_for(multipart_settings(s3_bucket))
+    target.client.meta.events.register(
+        "before-call.s3.CompleteMultipartUpload", other_writer(s3_bucket, file.key, theirs)
+    )
+
+    if STORE == "radosgw":
+        assert target.put_if_absent(file) is True
+        assert s3_bucket.get(file.key) == data
+    else:
+        with pytest.raises(TargetError, match="already holds other bytes"):
+            target.put_if_absent(file)
+        assert s3_bucket.get(file.key) == theirs
 
 
 # -- stores that keep a damaged body (no checksum enforcement) --------------------------------

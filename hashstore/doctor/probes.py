@@ -312,8 +312,8 @@ class Probes:
             return skipped("multipart", f"s3:PutObject on {PROBE_PREFIX}*")
         guard = (
             "publish checks the key right before and after completing each multipart upload "
-            "instead (two requests more per multipart file) and reports a race it cannot "
-            "prevent as an error naming the key"
+            "instead (two requests more per multipart file) and reports another writer's "
+            "object found there after completing as an error naming the key"
         )
         if code is None:
             self._note(name, False, "completed over an existing key (200)")

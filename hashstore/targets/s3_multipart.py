@@ -12,9 +12,11 @@ Create-only: ``CompleteMultipartUpload`` carries ``If-None-Match: *``. Some stor
 is *guarded*: a ``HeadObject`` right before completing aborts it if the key has appeared (then
 the stored object is compared with the file, as after a 412), and one right after completing
 checks that the stored ETag is the multipart ETag computed here (the MD5 of the parts' MD5s,
-``-<parts>``). A writer that stores the key between the two is a race no request can prevent
-on such a store; it is reported as an error naming the key, never passed over. So a guarded
-upload costs two requests more than an unguarded one, per multipart file.
+``-<parts>``): a writer that replaced the object after the complete is reported as an error
+naming the key. A write landing between the first check and the complete is replaced by the
+complete, which no request can prevent or detect on such a store; under a hashed key both
+writers store the same bytes. So a guarded upload costs two requests more than an unguarded one,
+per multipart file.
 
 This module belongs to the S3 target: it calls the store only through the target's error
 boundary (``S3Target._call``), so every botocore error is still translated in one place.
