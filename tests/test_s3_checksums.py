@@ -206,6 +206,8 @@ def test_412_with_other_bytes_of_the_same_size_is_caught_by_the_etag(
     assert s3_bucket.get(file.key) == b"other  bytes!!"
 
 
+# The 412 is the store's answer to a conditional complete: radosgw ignores the header there, and
+# the guard's HeadObject finds the object instead (tests/test_s3_multipart.py).
 @pytest.mark.moto_only
 def test_412_on_a_multipart_object_without_sha256_is_confirmed_by_size_saying_so(
     s3_bucket: S3Bucket, md5_target: S3Target, tmp_path: Path, caplog: pytest.LogCaptureFixture

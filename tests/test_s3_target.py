@@ -793,6 +793,8 @@ def test_multipart_with_a_rejected_part_is_uploaded_again(
     assert not s3_bucket.client.list_multipart_uploads(Bucket=s3_bucket.name).get("Uploads")
 
 
+# moto's behaviour, pinned; radosgw checks the SigV4 payload hash botocore signs over plain http,
+# so it refuses the proxy's damaged body itself.
 @pytest.mark.moto_only
 def test_moto_keeps_a_corrupted_body_but_the_read_back_detects_it(
     s3_bucket: S3Bucket, s3_proxy: S3Proxy, target_for: TargetFactory, tmp_path: Path
@@ -913,6 +915,7 @@ def iam_user(moto_server: str) -> Iterator[Any]:
         iam.close()
 
 
+# The IAM user and its policy are moto's (iam_user); radosgw has no IAM policies to simulate.
 @pytest.mark.moto_only
 def test_access_denied_names_the_missing_permission(
     s3_bucket: S3Bucket,
@@ -948,6 +951,7 @@ def test_access_denied_names_the_missing_permission(
     assert info.value.key == file.key
 
 
+# The IAM user is moto's (iam_user).
 @pytest.mark.moto_only
 @pytest.mark.parametrize("which", ["unknown key id", "wrong secret"])
 def test_bad_credentials(
