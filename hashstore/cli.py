@@ -5,12 +5,15 @@ adapter may pass ``defaults`` (Flask passes the app's configuration), which flag
 Any :class:`~hashstore.errors.HashstoreError` is printed once (``error: ...``, naming settings as
 flags) and exits 1; usage errors (an unknown flag, a missing argument or target, an invalid
 flag value) exit 2. With ``--json`` a failure also prints a JSON error object on stdout.
+Warnings the core logs (``logging``, logger ``hashstore``) are printed as ``warning: ...`` lines
+on stderr, unless the program has configured logging itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -442,7 +445,8 @@ def main(
         raise SystemExit(2) from None
     handler: Handler = args.handler
     try:
-        return handler(args, settings)
+        with warnings_to(sys.stderr):
+            return handler(args, settings)
     except Interrupted as exc:
         print(exc, file=sys.stderr)
         if as_json:
@@ -460,6 +464,32 @@ def main(
             failures = exc.failures if isinstance(exc, PublishError) else None
             print_json_error(type(exc).__name__, message, 1, failures, spelling)
         return 1
+
+
+class _Prefixed(logging.Formatter):
+    """``warning: <message>`` (``error: ...`` for errors): the command's own line format."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+@contextmanager
+def warnings_to(err: TextIO) -> Iterator[None]:
+    """While inside, what the core logs at ``WARNING`` or above is a ``warning: ...`` line on
+    ``err``, as the command's own warnings are; not when logging is configured already (a
+    handler on the root or ``hashstore`` logger: the program decides where records go)."""
+    logger = logging.getLogger("hashstore")
+    if logger.handlers or logging.getLogger().handlers:
+        yield
+        return
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(_Prefixed())
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _check_usage(args: argparse.Namespace, settings: Settings, spelling: Spelling) -> None:

@@ -38,12 +38,12 @@ import dataclasses
 import json
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from .errors import TargetError
 from .progress import Progress
 from .prune_execute import PruneReport, execute_prune
-from .prune_plan import PrunePlan, check_policy, plan_prune, select_releases
+from .prune_plan import PrunePlan, check_policy, days_text, plan_prune, select_releases
 from .settings import Settings
 from .targets import Target, open_target
 from .targets.base import PENDING_GRACE, PRUNE_LOCK_KEY
@@ -144,6 +144,6 @@ def _unlock(target: Target) -> None:
         log.warning(
             "could not delete %s (publishes list the target twice until it is %s old): %s",
             target.url_for_key(PRUNE_LOCK_KEY),
-            PENDING_GRACE,
+            days_text(PENDING_GRACE / timedelta(days=1)),
             exc,
         )

@@ -250,3 +250,35 @@ def test_prehashed_and_hashed_pattern_flags_keep_names_and_refuse_changed_bytes(
     files = json.loads((tmp_path / "m").read_text())["files"]
     assert files["css/app-20240115.css"]["key"].startswith("css/app-20240115.")
     assert files["css/app-20240115.css"]["key"] != "css/app-20240115.css"
+
+
+def test_warnings_the_core_logs_are_warning_lines(tmp_path: Path) -> None:
+    """A warning logged deep in the core (here: the prune lock could not be deleted) reads as
+    the command's own warnings do: one ``warning:`` line on stderr, the command still exits 0."""
+    script = f"""
+import sys
+from hashstore.errors import TargetError
+from hashstore.targets.base import PRUNE_LOCK_KEY
+from hashstore.targets.local import LocalTarget
+
+delete = LocalTarget.delete
+
+def refuse_the_lock(self, keys):
+    keys = list(keys)
+    if PRUNE_LOCK_KEY in keys:
+        raise TargetError("Permission denied", operation="delete", key=PRUNE_LOCK_KEY)
+    delete(self, keys)
+
+LocalTarget.delete = refuse_the_lock
+from hashstore.cli import main
+sys.exit(main(["prune", "--to", {str(tmp_path / "bucket")!r}, "--yes"]))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"warning: could not delete {tmp_path / 'bucket'}/.hashstore/")
+    assert "prune.lock (publishes list the target twice until it is 1 day old)" in lines[0]
+    assert "Permission denied" in lines[0]
