@@ -18,17 +18,21 @@ classic script they are syntax errors), so finding one is what makes a ``.js`` f
 and the two forms a classic script can hold, ``import("…")`` and the source map comment, resolve
 against the script's own URL there too.
 
-The scanner is a tokenizer for the parts that matter, not a parser: one compiled pattern finds
-the next comment, string, template literal or ``/``, and the code in between is never looked at
-character by character. So a reference is never found in a string, a template literal (their
-``${…}`` substitutions, nested to any depth, are code), a comment or a regular-expression
-literal. A ``/`` starts a regular expression or is a division depending on the token before it,
-the rule JavaScript's grammar implies: after a value (a name, a number, a literal, ``)`` or
-``]``) it divides; after an operator, a punctuator or a keyword such as ``return`` or
-``typeof`` it starts a regular expression. Two cases need more than the previous token and get
-it: after ``)``, the word before the matching ``(`` decides (``if (a) /re/.test(b)`` against
-``(a + b) / 2``); a ``}`` is taken for the end of a block, so a regular expression follows,
-which is wrong only for code that divides an object or a function by something.
+The scanner is a tokenizer for the parts that matter, not a parser. Patterns first find what would
+be a reference if it were in code; a file with none is done. Otherwise the text is lexed as far as
+the last of them. One compiled pattern crosses code, strings, comments and templates without
+``${…}`` in one go, stopping only where the code before decides what comes next: at a ``/`` that
+opens no comment (a division or a regular expression) and at a template with ``${…}``. Python looks
+at those stops alone, and finds the strings and comments between two stops only when asked about a
+position there. So a reference is never found in a string, a template literal (their ``${…}``
+substitutions, nested to any depth, are code), a comment or a regular-expression literal. A ``/``
+starts a regular expression or is a division depending on the token before it, the rule
+JavaScript's grammar implies: after a value (a name, a number, a literal, ``)`` or ``]``) it
+divides; after an operator, a punctuator or a keyword such as ``return`` or ``typeof`` it starts a
+regular expression. Two cases need more than the previous token and get it: after ``)``, the word
+before the matching ``(`` decides (``if (a) /re/.test(b)`` against ``(a + b) / 2``); a ``}`` is
+taken for the end of a block, so a regular expression follows, which is wrong only for code that
+divides an object or a function by something.
 
 What it does not do, on purpose:
 
@@ -45,28 +49,60 @@ vue and on generated code; ``bench/references.py`` measures it.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 
 from .references import Kind, Reference
 
 __all__ = ["SPECIFIER_KINDS", "find_js_references", "is_bare_specifier"]
 
-# One match per comment, string literal, template literal piece or "/": everything between is
-# code the scanner does not need to read. Each branch starts with the character that opens it
-# (checked by a lookbehind), so the regex engine skips ahead to the next [/"'`] in C.
+# The lexer stops only where the code before a token decides what it is: at a "/" that starts
+# no comment (a division or a regular expression) and at a template literal with ${…}; and at a
+# comment that may be a source map's (//# and /*#), to have it at hand at the end. Between
+# two stops, code, strings, comments and templates without ${…} are one match of _CODE, one run
+# of the regex engine in C; the literals of such a run are found again (by _RUN_TOKEN, from the
+# run's first literal on: code outside literals holds no quote, backtick or "/") only when a
+# question is asked about a position in it, which most runs never get. Each token branch starts
+# with the character that opens it (checked by a lookbehind).
 _STRING_REST = r"[^{q}\\\n\r]*(?:\\(?:\r\n|[\s\S])[^{q}\\\n\r]*)*(?:{q}|(?=[\n\r])|\Z)"
 _TEMPLATE_REST = r"[^`\\$]*(?:(?:\\[\s\S]|\$(?!\{))[^`\\$]*)*(?P<close>`|\$\{|\Z)"
-_BRANCHES = rf"""
-      (?<=/)/(?P<line>[^\n\r\u2028\u2029]*)
-    | (?<=/)\*(?P<block>[^*]*(?:\*+[^*/][^*]*)*(?:\*+/|\**\Z))
+_LINE_COMMENT_REST = r"[^\n\r\u2028\u2029]*"
+_BLOCK_COMMENT_REST = r"[^*]*(?:\*+[^*/][^*]*)*(?:\*+/|\**\Z)"
+_RUN_TOKEN_BRANCHES = rf"""
+      (?<=")(?:{_STRING_REST.format(q='"')})
+    | (?<=')(?:{_STRING_REST.format(q="'")})
+    | (?<=`)(?:[^`\\$]*(?:(?:\\[\s\S]|\$(?!\{{))[^`\\$]*)*`)
+    | (?<=/)/(?![#@]){_LINE_COMMENT_REST}
+    | (?<=/)\*(?![#@]){_BLOCK_COMMENT_REST}
+"""
+_RUN_TOKEN = re.compile(rf"""[/"'`](?:{_RUN_TOKEN_BRANCHES})""", re.VERBOSE)
+_CODE = re.compile(
+    rf"""[^/"'`]*(?P<run>(?:[/"'`](?:{_RUN_TOKEN_BRANCHES})[^/"'`]*)+)?
+    (?:[/`](?:
+          (?<=`)(?P<template>{_TEMPLATE_REST})
+        | (?<=/)/(?P<line>[#@]{_LINE_COMMENT_REST})
+        | (?<=/)\*(?P<block>[#@]{_BLOCK_COMMENT_REST})
+        | (?<=/)(?P<slash>))
+    | (?P<end>\Z))""",
+    re.VERBOSE,
+)
+# Inside a template's ${…}: each token, and braces, to find the "}" that resumes the template.
+_SUBSTITUTION = re.compile(
+    rf"""[/"'`{{}}](?:
+      (?<=/)/(?P<line>{_LINE_COMMENT_REST})
+    | (?<=/)\*(?P<block>{_BLOCK_COMMENT_REST})
     | (?<=")(?P<dq>{_STRING_REST.format(q='"')})
     | (?<=')(?P<sq>{_STRING_REST.format(q="'")})
     | (?<=`)(?P<template>{_TEMPLATE_REST})
     | (?<=/)(?P<slash>)
-"""
-_CODE = re.compile(rf"[/\"'`](?:{_BRANCHES})", re.VERBOSE)
-# Inside a template's ${…}: braces too, to find the "}" that resumes the template.
-_SUBSTITUTION = re.compile(rf"[/\"'`{{}}](?:{_BRANCHES}|(?<={{)(?P<open>)|(?<=}})(?P<shut>))", re.X)
+    | (?<={{)(?P<open>)
+    | (?<=}})(?P<shut>))""",
+    re.VERBOSE,
+)
+# A source map comment, found in the whole text and then checked to be a comment.
+_SOURCE_MAP_COMMENT = re.compile(r"/[/*][#@][ \t]*sourceMappingURL=")
+_LINE_TERMINATORS = "\n\r\u2028\u2029"
+_ENDS_OR_OPENS_A_LITERAL = re.compile(r"[/\"'`\n\r\u2028\u2029$]")
 _TEMPLATE_MORE = re.compile(_TEMPLATE_REST)
 _REGEX_CHAR = r"[^\\/\[\n\r\u2028\u2029]|\\[^\n\r\u2028\u2029]"
 _REGEX_REST = re.compile(
@@ -180,29 +216,129 @@ def _decode(raw: str) -> str:
 
 
 class _Lexed:
-    """Where the comments, strings, template pieces and regular expressions of a text are."""
+    """Where the comments, strings, template literals and regular expressions of a text are.
 
-    __slots__ = ("comments", "ends", "parens", "source_maps", "starts")
+    What the lexer stopped at is listed as it was found (template pieces around ``${…}``,
+    regular expressions, and every literal inside ``${…}``); the literals between two stops
+    only as the run of code that holds them, and found within a run the first time a question
+    is asked about a position in it.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "_runs",
+        "comments",
+        "ends",
+        "parens",
+        "run_ends",
+        "run_starts",
+        "starts",
+        "text",
+    )
+
+    def __init__(self, text: str) -> None:
+        self.text = text
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.comments: dict[int, int] = {}
-        """End -> start of each comment."""
-        self.source_maps: list[tuple[int, int, str]] = []
+        """End -> start of each comment listed in ``starts``."""
         self.parens: dict[int, int] = {}
         """``)`` -> its ``(``, for the ones matched already: nested groups are crossed once."""
+        self.run_starts: list[int] = []
+        """Start (its first literal) and end of each run of code that holds literals."""
+        self.run_ends: list[int] = []
+        self._runs: dict[int, tuple[Sequence[int], Sequence[int]]] = {}
+
+    def _run(self, k: int) -> tuple[Sequence[int], Sequence[int]]:
+        """The starts and ends of the literals of run ``k``."""
+        found = self._runs.get(k)
+        if found is None:
+            spans = [
+                m.span()
+                for m in _RUN_TOKEN.finditer(self.text, self.run_starts[k], self.run_ends[k])
+            ]
+            found = self._runs[k] = ([s for s, _ in spans], [e for _, e in spans])
+        return found
+
+    def _run_at(self, position: int) -> int:
+        k = bisect_right(self.run_starts, position) - 1
+        return k if k >= 0 and self.run_ends[k] > position else -1
+
+    def literal_at(self, position: int) -> tuple[int, int] | None:
+        """(start, end) of the comment, string, template piece or regex holding ``position``.
+
+        :return: ``None`` when ``position`` is in code.
+        """
+        k = bisect_right(self.starts, position) - 1
+        if k >= 0 and self.ends[k] > position:
+            return self.starts[k], self.ends[k]
+        k = self._run_at(position)
+        if k < 0:
+            return None
+        starts, ends = self._run(k)
+        i = bisect_right(starts, position) - 1
+        return (starts[i], ends[i]) if i >= 0 and ends[i] > position else None
 
     def in_code(self, position: int) -> bool:
         """Whether ``position`` is in code: in no comment, string, template text or regex."""
-        k = bisect_right(self.starts, position) - 1
-        return k < 0 or self.ends[k] <= position
+        return self.literal_at(position) is None
+
+    def comment_ending_at(self, end: int) -> int:
+        """The start of the comment that ends at ``end``; -1 if none does."""
+        start = self.comments.get(end)
+        if start is not None:
+            return start
+        text = self.text
+        # A block comment ends with "*/", a line comment before a line terminator or the end.
+        if not (
+            text.startswith("*/", end - 2) or end == len(text) or text[end] in _LINE_TERMINATORS
+        ):
+            return -1
+        k = self._run_at(end - 1)
+        if k < 0:
+            return -1
+        starts, ends = self._run(k)
+        i = bisect_left(ends, end)
+        # In a run, the literals that start with "/" are its comments.
+        if i < len(ends) and ends[i] == end and text[starts[i]] == "/":
+            return starts[i]
+        return -1
+
+    def literals(self) -> list[tuple[int, int]]:
+        """(start, end) of every comment, string, template piece and regex, in order."""
+        spans = list(zip(self.starts, self.ends, strict=True))
+        for k in range(len(self.run_starts)):
+            spans.extend(zip(*self._run(k), strict=True))
+        return sorted(spans)
+
+    def comment_spans(self) -> set[tuple[int, int]]:
+        """(start, end) of every comment."""
+        spans = {(start, end) for end, start in self.comments.items()}
+        for k in range(len(self.run_starts)):
+            starts, ends = self._run(k)
+            spans.update((s, e) for s, e in zip(starts, ends, strict=True) if self.text[s] == "/")
+        return spans
+
+    def source_maps(self, positions: list[int]) -> list[tuple[int, int, str, Kind, str]]:
+        """The source map comments of those that start at ``positions``: (start, end, url, …)."""
+        found: list[tuple[int, int, str, Kind, str]] = []
+        for position in positions:
+            literal = self.literal_at(position)
+            if literal is None or literal[0] != position:  # in a literal, or "a//#" in code
+                continue
+            url = _SOURCE_MAP.match(self.text, position + 2, literal[1])
+            if url is not None:
+                found.append((url.start(1), url.end(1), url[1], "sourcemap", ""))
+        return found
 
 
-def _lex(text: str) -> _Lexed:
-    """Find every comment, string, template literal piece and regular expression of ``text``."""
-    lexed = _Lexed()
+def _lex(text: str, stop: int | None = None) -> _Lexed:
+    """Find every comment, string, template literal and regular expression of ``text``.
+
+    :param stop: lex only as far as needed to know about every position up to this one.
+    """
+    lexed = _Lexed(text)
     starts, ends, comments = lexed.starts, lexed.ends, lexed.comments
+    run_starts, run_ends = lexed.run_starts, lexed.run_ends
     pos = 0
     hashbang = _HASHBANG.match(text)
     if hashbang is not None:  # a hashbang line is a comment
@@ -210,19 +346,30 @@ def _lex(text: str) -> _Lexed:
         starts.append(0)
         ends.append(pos)
         comments[pos] = 0
-    value_end = -1  # end of the last string, template or regular expression literal
+    value_end = -1  # end of the last listed literal; a run's always end in a quote or backtick
     braces: list[int] = []  # open ${…} substitutions: the depth of "{" inside each
-    pattern = _CODE
-    search = pattern.search
-    while (m := search(text, pos)) is not None:
+    match = _CODE.match
+    if stop is None:
+        stop = len(text)
+    while pos <= stop:
+        if braces:
+            m = _SUBSTITUTION.search(text, pos)
+            if m is None:
+                break
+        else:
+            m = match(text, pos)
+            assert m is not None  # the last branch matches at the end of the text
+            run = m.start("run")
+            if run >= 0:
+                run_starts.append(run)
+                run_ends.append(m.end("run"))
         group = m.lastgroup
-        start = m.start()
+        if group == "end":
+            break
+        assert group is not None
+        start = m.start(group) - 1  # where the token's first character is
         pos = m.end()
-        if group == "dq" or group == "sq":
-            starts.append(start)
-            ends.append(pos)
-            value_end = pos
-        elif group == "slash":
+        if group == "slash":
             if not _regex_allowed(text, start, value_end, lexed):
                 continue
             regex = _REGEX_REST.match(text, pos)
@@ -232,23 +379,22 @@ def _lex(text: str) -> _Lexed:
             starts.append(start)
             ends.append(pos)
             value_end = pos
-        elif group == "line" or group == "block":
-            starts.append(start)
-            ends.append(pos)
-            comments[pos] = start
-            if text.startswith(("#", "@"), start + 2):
-                found = _SOURCE_MAP.match(text, start + 2, pos)
-                if found is not None:
-                    lexed.source_maps.append((found.start(1), found.end(1), found[1]))
         elif group == "template":
             starts.append(start)
             ends.append(pos)
             if m["close"] == "${":
                 braces.append(0)
-                pattern = _SUBSTITUTION
-                search = pattern.search
             else:
                 value_end = pos
+        elif group == "dq" or group == "sq":
+            starts.append(start)
+            ends.append(pos)
+            value_end = pos
+        elif group == "line" or group == "block":
+            start -= 1  # the token is two characters: "//" or "/*"
+            starts.append(start)
+            ends.append(pos)
+            comments[pos] = start
         elif group == "open":
             braces[-1] += 1
         elif group == "shut":
@@ -263,15 +409,12 @@ def _lex(text: str) -> _Lexed:
             if more["close"] != "${":
                 braces.pop()
                 value_end = pos
-                if not braces:
-                    pattern = _CODE
-                    search = pattern.search
     return lexed
 
 
 def _regex_allowed(text: str, slash: int, value_end: int, lexed: _Lexed) -> bool:
     """Whether the ``/`` at ``slash`` (in code, not starting a comment) starts a regex."""
-    j = _previous_token_end(text, slash, lexed.comments) - 1
+    j = _previous_token_end(text, slash, lexed) - 1
     if j < 0:
         return True
     if j + 1 == value_end:
@@ -294,7 +437,7 @@ def _regex_allowed(text: str, slash: int, value_end: int, lexed: _Lexed) -> bool
         word = _word_ending_at(text, j)
         if word not in _KEYWORDS_BEFORE_EXPRESSION:
             return False
-        before = _previous_token_end(text, j + 1 - len(word), lexed.comments) - 1
+        before = _previous_token_end(text, j + 1 - len(word), lexed) - 1
         return before < 0 or text[before] != "."  # ``a.return / 2`` is a property
     return True
 
@@ -313,38 +456,43 @@ def _word_ending_at(text: str, j: int) -> str:
     return text[i + 1 : j + 1]
 
 
-def _previous_token_end(text: str, position: int, comments: dict[int, int]) -> int:
+def _previous_token_end(text: str, position: int, lexed: _Lexed) -> int:
     """The end of the token before ``position``: whitespace and comments skipped."""
     j = position
     while True:
         while j > 0 and text[j - 1] in _WHITESPACE:
             j -= 1
-        start = comments.get(j)
-        if start is None:
+        start = lexed.comment_ending_at(j)
+        if start < 0:
             return j
         j = start
 
 
 def _word_before(text: str, position: int, lexed: _Lexed) -> str:
-    j = _previous_token_end(text, position, lexed.comments) - 1
+    j = _previous_token_end(text, position, lexed) - 1
     if j < 0 or not _is_name_char(text[j]):
         return ""
     word = _word_ending_at(text, j)
-    before = _previous_token_end(text, j + 1 - len(word), lexed.comments) - 1
+    before = _previous_token_end(text, j + 1 - len(word), lexed) - 1
     return "" if before >= 0 and text[before] == "." else word
 
 
 def _matching_paren(text: str, close: int, lexed: _Lexed) -> int:
     """The position of the ``(`` that the ``)`` at ``close`` closes; -1 if there is none."""
-    depth = 0
-    starts, ends = lexed.starts, lexed.ends
     opening = text.rfind("(", 0, close)
     closing = text.rfind(")", 0, close)
+    if closing < opening and _ENDS_OR_OPENS_A_LITERAL.search(text, opening + 1, close) is None:
+        # "(a + b)": nothing in between can start a literal, or end one that would hold the
+        # "(" (a literal cannot start with "(", and the ")" is in code), so the innermost
+        # group is the match and no literal needs to be found.
+        lexed.parens[close] = opening
+        return opening
+    depth = 0
     while opening >= 0:
         at = max(opening, closing)
-        k = bisect_right(starts, at) - 1
-        if k >= 0 and ends[k] > at:  # in a string, comment or regex: skip the literal
-            limit = starts[k]
+        literal = lexed.literal_at(at)
+        if literal is not None:  # in a string, comment or regex: skip the literal
+            limit = literal[0]
             if opening >= limit:
                 opening = text.rfind("(", 0, limit)
             if closing >= limit:
@@ -384,23 +532,30 @@ def find_js_references(text: str) -> list[Reference]:
     """
     if "import" not in text and "export" not in text and "sourceMappingURL" not in text:
         return []
-    lexed = _lex(text)
-    raw: list[tuple[int, int, str, Kind, str]] = [
-        (start, end, url, "sourcemap", "") for start, end, url in lexed.source_maps
-    ]
+    # What would be a reference if it were in code, found with patterns alone; the text is
+    # lexed only when there is such a thing, and only as far as the last one.
+    candidates: list[tuple[int, tuple[int, int, str, Kind, str]]] = []
     for word, handler in (("import", _at_import), ("export", _at_export), ("URL", _at_new_url)):
         position = text.find(word)
         while position >= 0:
             if (
-                lexed.in_code(position)
-                and (position == 0 or not _is_name_char(text[position - 1]))
+                (position == 0 or not _is_name_char(text[position - 1]))
                 and not _is_name_char(text[position + len(word) : position + len(word) + 1])
-                and _word_before_is_not_a_dot(text, position, lexed)
+                and (found := handler(text, position)) is not None
+                and not (found[3] in SPECIFIER_KINDS and is_bare_specifier(found[2]))
             ):
-                found = handler(text, position)
-                if found is not None:
-                    raw.append(found)
+                candidates.append((position, found))
             position = text.find(word, position + len(word))
+    comments = [m.start() for m in _SOURCE_MAP_COMMENT.finditer(text)]
+    if not candidates and not comments:
+        return []
+    lexed = _lex(text, max([position for position, _ in candidates] + comments))
+    raw = lexed.source_maps(comments)
+    raw.extend(
+        found
+        for position, found in candidates
+        if lexed.in_code(position) and _word_before_is_not_a_dot(text, position, lexed)
+    )
     raw.sort()
     references: list[Reference] = []
     counted = (1, 0)
@@ -414,7 +569,7 @@ def find_js_references(text: str) -> list[Reference]:
 
 def _word_before_is_not_a_dot(text: str, position: int, lexed: _Lexed) -> bool:
     # ``a.import(x)`` and ``a?.export`` are properties; ``...import.meta`` is not.
-    j = _previous_token_end(text, position, lexed.comments) - 1
+    j = _previous_token_end(text, position, lexed) - 1
     return j < 0 or text[j] != "." or text[max(0, j - 2) : j + 1] == "..."
 
 

@@ -234,6 +234,10 @@ def test_js_references(js: str, expected: list[Expected]) -> None:
         "/*" + "*" * 100_000 + "*/",
         'x = "' + "\\" * 100_000,
         "x = /[" + "\\]" * 50_000,
+        "'import \"./no.js\"';\n" * 20_000,
+        "x = `a${b}c`;" * 20_000,
+        "/* import './no.js' */ 'a' // x\n" * 20_000,
+        "a // c\n/ 2;\n" * 20_000,
     ],
     ids=[
         "nested-divisions",
@@ -246,6 +250,10 @@ def test_js_references(js: str, expected: list[Expected]) -> None:
         "stars",
         "backslashes-in-string",
         "unclosed-regex-class",
+        "imports-in-strings",
+        "templates-with-substitutions",
+        "comments-in-code",
+        "divisions-after-line-comments",
     ],
 )
 def test_linear_time_on_adversarial_input(js: str) -> None:
@@ -451,9 +459,10 @@ def _scanned_literals(text: str) -> dict[str, set[tuple[int, int]]]:
     spans: dict[str, set[tuple[int, int]]] = {k: set() for k in ("string", "regex", "comment")}
     spans["template"] = set()
     opened: list[int] = []
-    for start, end in zip(lexed.starts, lexed.ends, strict=True):
+    comments = lexed.comment_spans()
+    for start, end in lexed.literals():
         first = text[start]
-        if lexed.comments.get(end) == start:
+        if (start, end) in comments:
             spans["comment"].add((start, end))
         elif first in "\"'":
             spans["string"].add((start, end))
@@ -676,6 +685,10 @@ _STATEMENTS = st.sampled_from(
         "g = `${`${`${a}`}`}`;",
         "a = b /* c */ / d;",
         "a = b // c\n / d;",
+        "a = b /* ( */ / c / d;",
+        "a = b // return\n / c / d;",
+        'x = f("if (", a) / b / c;',
+        "x = f(a /* while ( */, b) / c / d;",
         "café = x / 2 / y;",
         "a = `x` / 2 / `y`;",
         "a = [b] / c / d;",
