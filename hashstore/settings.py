@@ -82,7 +82,13 @@ class Settings:
     profile: str | None = field(
         default=None, metadata=_doc("AWS credentials profile; default: the standard chain.")
     )
-    jobs: int = field(default=32, metadata=_doc("Parallel uploads (and HTTP connections) at most."))
+    jobs: int = field(
+        default=32,
+        metadata=_doc(
+            "Parallel uploads (and HTTP connections) at most. A directory target copies on at "
+            "most 4 threads per core, fewer when this is lower."
+        ),
+    )
     strict: bool = field(
         default=False,
         metadata=_doc("Make references to missing files an error instead of a warning."),

@@ -193,6 +193,9 @@ def test_copies_run_on_a_few_threads_per_core(tmp_path: Path) -> None:
         target.close()
     assert 1 <= len(threads) <= cap
     assert LocalTarget(tmp_path).upload_workers(1) == 1
+    # The configuration reference says how many: the same number.
+    doc = Settings.__dataclass_fields__["jobs"].metadata["doc"]
+    assert f"at most {LOCAL_THREADS_PER_CORE} threads per core" in doc
 
 
 def test_iter_bytes_streams_in_chunks(tmp_path: Path) -> None:
