@@ -425,7 +425,16 @@ def main(
     :param defaults: settings that flags override (Flask passes the app's configuration).
     :param spelling: how messages name settings (Flask adds its ``HASHSTORE_*`` keys).
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv), defaults, prog, spelling)
+    except KeyboardInterrupt:
+        # Ctrl-C before the command's handlers were in place (while the options are read), or
+        # a second one that did not wait for a safe point: no claim about what was recorded.
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str], defaults: Settings | None, prog: str, spelling: Spelling) -> int:
     parser = build_parser(prog, defaults)
     as_json = "--json" in argv
     try:
@@ -452,11 +461,6 @@ def main(
         if as_json:
             print_json_error("Interrupted", str(exc), exc.exit_code)
         return exc.exit_code
-    except KeyboardInterrupt:
-        # Ctrl-C before the command's handlers were in place, or a second one that did not
-        # wait for a safe point: no claim about what was recorded.
-        print("interrupted", file=sys.stderr)
-        return 130
     except HashstoreError as exc:
         message = exc.render(spelling)
         print(f"error: {message}", file=sys.stderr)

@@ -498,3 +498,32 @@ def test_a_second_ctrl_c_does_not_wait_and_prints_no_traceback(
     assert capsys.readouterr().err.strip() == "interrupted"
     assert signal.getsignal(signal.SIGINT) == before
     assert not (tmp_path / "hashstore.json").exists()
+
+
+@pytest.mark.parametrize("during", ["build_parser", "_settings"])
+def test_a_ctrl_c_while_the_options_are_read_is_one_line(
+    during: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGINT before the command's handlers are in place (measured by bench/interrupt.py on a
+    loaded machine: 1 s after the start, argparse was still being set up) is Python's
+    KeyboardInterrupt: one line and 130, no traceback, nothing written."""
+    import hashstore.cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hashstore.cli, during, interrupted)
+    src = many_files(tmp_path / "src", 3)
+    manifest = tmp_path / "m.json"
+    args = ["publish", str(src), "--to", str(tmp_path / "out"), "--manifest", str(manifest)]
+    try:
+        code = hashstore.cli.main(args)
+    except KeyboardInterrupt:
+        pytest.fail("KeyboardInterrupt escaped the command: a traceback")
+    assert code == 130
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "interrupted\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
