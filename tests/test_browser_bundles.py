@@ -8,6 +8,8 @@ maps on. hashstore publishes each output to moto under a prefix; the page, put i
 a server would render it, loads the entry through :func:`hashstore.tags.render_entry_tags`
 (every tag with ``integrity``). Every request is recorded over the DevTools protocol: none may
 fail or 404, each must be for a key the manifest names, and the dynamic chunks must load.
+esbuild's code-split output (``tests/fixtures/bundlers/esbuild``, no manifest) runs the same
+way through the tags of ``asset_tag``, its imports rewritten to hashstore's names.
 
 Skipped, saying why, when npm or Chromium is absent (``make test`` builds the projects first).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +27,7 @@ import pytest
 from hashstore import publish
 from hashstore.bundlers import entry_modules
 from hashstore.manifest import Manifest
-from hashstore.tags import render_entry_tags, render_import_map
+from hashstore.tags import render_asset_tag, render_entry_tags, render_import_map
 
 from . import frontend_fixtures
 from .conftest import S3Bucket
@@ -249,3 +252,59 @@ def test_a_tampered_dynamic_chunk_is_refused_by_the_import_map_integrity(
     # The static graph ran (its tags carry integrity); the import() of the chart was refused.
     assert str(result).startswith("refused"), (result, errors)
     assert any("integrity" in error and key.rsplit("/", 1)[1] in error for error in errors), errors
+
+
+ESBUILD = Path(__file__).parent / "fixtures" / "bundlers" / "esbuild"
+
+
+def test_esbuild_output_runs_from_the_bucket_through_rewritten_imports(
+    tmp_path: Path, s3_bucket: S3Bucket, browser: Chromium
+) -> None:
+    """esbuild's code-split ES modules (no manifest: hashstore names and rewrites every file),
+    loaded through ``asset_tag``'s tags as docs/frontend.md#esbuild says."""
+    source = tmp_path / "static"
+    shutil.copytree(ESBUILD, source / "dist")
+    base_url = f"{s3_bucket.endpoint_url}/{s3_bucket.name}/{s3_bucket.prefix}"
+    manifest_path = tmp_path / "hashstore.json"
+    report = publish(
+        s3_bucket.settings(
+            sources=(source,), base_url=base_url, manifest=manifest_path, strict=True
+        )
+    )
+    assert not report.build.missing
+    assert report.build.kept == {}
+    manifest = Manifest.load(manifest_path)
+    tags = "\n".join(
+        render_asset_tag(name, manifest.url(name), manifest.integrity(name), attrs)
+        for name, attrs in (("dist/main.css", {}), ("dist/main.js", {"type": "module"}))
+    )
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+{tags}
+</head><body></body></html>
+"""
+    _allow_anonymous_reads(s3_bucket)
+    s3_bucket.client.put_object(
+        Bucket=s3_bucket.name,
+        Key=s3_bucket.prefix + "index.html",
+        Body=page.encode(),
+        ContentType="text/html; charset=utf-8",
+    )
+    page_url = base_url + "index.html"
+
+    result, requests, errors = _run(
+        browser,
+        page_url,
+        "window.esb.then((pages) => [pages, document.body.dataset.main,"
+        " getComputedStyle(document.body).backgroundImage])",
+    )
+
+    described = json.dumps({"result": result, "requests": requests, "errors": errors}, indent=1)
+    assert errors == [], described
+    assert result[:2] == ["[chart 2]|[table a,b]", "[main]"], described
+    logo = manifest.url("dist/assets/logo-KBMOCERS.png")
+    assert result[2] == f'url("{logo}")', described
+    fetched = _check_requests(manifest, s3_bucket, page_url, requests, described)
+    # The entry, both shared chunks, the two import() chunks, the stylesheet and its image.
+    expected = {n for n in manifest if n.endswith((".js", ".css", ".png"))}
+    assert {manifest[n].key for n in expected} <= fetched, described
