@@ -38,6 +38,7 @@ from .pins import check_pin_name, pin_body
 from .preflight import check_not_empty, preflight, previous_manifest
 from .progress import SILENT, Progress, until_stopped
 from .settings import Settings
+from .spelling import render
 from .targets import ObjectInfo, Target, open_target
 from .targets.base import PENDING_GRACE, PRUNE_LOCK_KEY, pending_key, pin_key
 
@@ -467,8 +468,8 @@ def publish(
     warnings = [str(m) for m in the_plan.build.missing] + list(the_plan.build.warnings)
     if marker_failure is not None:
         warnings.append(
-            f"the pending marker could not be written ({marker_failure.reason}), so the "
-            "objects were checked again after the release record"
+            f"the pending marker could not be written ({render(marker_failure.reason)}), so "
+            "the objects were checked again after the release record"
         )
     return PublishReport(
         plan=the_plan,

@@ -29,6 +29,7 @@ from botocore.retries.standard import ExponentialBackoff
 from hashstore.build import BuiltFile
 from hashstore.errors import ConfigError, TargetError
 from hashstore.settings import MIB
+from hashstore.spelling import render
 from hashstore.targets import s3 as s3_module
 from hashstore.targets.capabilities import CAPABILITIES_KEY, Capabilities
 from hashstore.targets.s3 import S3Target, parse_s3_url
@@ -868,13 +869,13 @@ def test_missing_bucket(moto_server: str, target_for: TargetFactory, tmp_path: P
         target.find_existing(["a.css"])
     assert str(info.value) == (
         "ListObjectsV2 s3://hashstore-no-such-bucket/static/: bucket 'hashstore-no-such-bucket' "
-        "does not exist: create it or fix `target`"
+        "does not exist: create it or fix target"
     )
     assert (info.value.operation, info.value.bucket) == (
         "ListObjectsV2",
         "hashstore-no-such-bucket",
     )
-    with pytest.raises(TargetError, match="does not exist: create it or fix `target`"):
+    with pytest.raises(TargetError, match="does not exist: create it or fix target"):
         target.put_if_absent(make_file(tmp_path, "a.css", b"a"))
 
 
@@ -986,7 +987,7 @@ def test_no_credentials(
 
 
 def test_unknown_profile(s3_bucket: S3Bucket) -> None:
-    with pytest.raises(TargetError, match="AWS profile 'nope' is not configured: fix `profile`"):
+    with pytest.raises(TargetError, match="AWS profile 'nope' is not configured: fix profile,"):
         S3Target(s3_bucket.settings(profile="nope"))
 
 
@@ -1011,7 +1012,7 @@ def test_unreachable_endpoint_is_named(endpoint: str | None, target_for: TargetF
     with pytest.raises(TargetError) as info:
         target.find_existing(["a.css"])
     assert f"ListObjectsV2 s3://assets/static/: cannot reach {endpoint} (" in str(info.value)
-    assert "check `endpoint_url`, `region` and the network" in str(info.value)
+    assert "check endpoint_url, region and the network" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -1022,7 +1023,7 @@ def test_unreachable_endpoint_is_named(endpoint: str | None, target_for: TargetF
             "AccessControlListNotSupported",
             {},
             "the bucket has ACLs disabled (Object Ownership: bucket owner enforced): remove "
-            "`acl` and use CloudFront Origin Access Control",
+            "acl and use CloudFront Origin Access Control",
         ),
         (400, "BadDigest", {}, "its checksum does not match"),
         (400, "InvalidDigest", {}, "its checksum does not match"),
@@ -1041,7 +1042,7 @@ def test_unreachable_endpoint_is_named(endpoint: str | None, target_for: TargetF
             {"ArgumentName": "x-amz-checksum-sha256"},
             "does not support SHA-256 checksums (the store said: InvalidArgument: A header you "
             "provided implies functionality that is not implemented): set checksum='md5' or "
-            "'none'",
+            "checksum='none'",
         ),
         (400, "RequestTimeTooSkewed", {}, "clock is wrong"),
     ],
@@ -1071,15 +1072,67 @@ def test_store_errors_are_explained(
     assert str(info.value).startswith(f"PutObject {target.url_for_key(file.key)}: ")
     assert expected in str(info.value)
     # The reason says the same without the key, so that many failures group by it.
-    assert info.value.reason.startswith(f"PutObject {s3_bucket.target}: ")
-    assert expected in info.value.reason
-    assert file.key not in info.value.reason
+    reason = render(info.value.reason)  # settings named as in Python until an adapter renders
+    assert reason.startswith(f"PutObject {s3_bucket.target}: ")
+    assert expected in reason
+    assert file.key not in reason
     assert (info.value.operation, info.value.bucket, info.value.key) == (
         "PutObject",
         s3_bucket.name,
         file.key,
     )
     assert isinstance(info.value.__cause__, Exception)  # the botocore error, chained
+
+
+@pytest.mark.parametrize(
+    ("fields", "spelled"),
+    [
+        (
+            {"Header": "If-None-Match"},
+            {
+                "command": "set --no-conditional-writes",
+                "django": 'set OPTIONS["conditional_writes"] = False',
+                "flask": "set HASHSTORE_CONDITIONAL_WRITES = False",
+            },
+        ),
+        (
+            {"ArgumentName": "x-amz-checksum-sha256"},
+            {
+                "command": "set --checksum md5 or --checksum none",
+                "django": """set OPTIONS["checksum"] = 'md5' or OPTIONS["checksum"] = 'none'""",
+                "flask": "set HASHSTORE_CHECKSUM = 'md5' or HASHSTORE_CHECKSUM = 'none'",
+            },
+        ),
+    ],
+)
+def test_store_errors_name_the_setting_in_the_users_own_terms(
+    fields: dict[str, str],
+    spelled: dict[str, str],
+    s3_bucket: S3Bucket,
+    s3_proxy: S3Proxy,
+    target_for: TargetFactory,
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("django", reason="needs Django for its spelling")
+    pytest.importorskip("flask", reason="needs Flask for its spelling")
+    from hashstore.cli import SPELLING
+    from hashstore.django.storage import OptionsSpelling
+    from hashstore.flask import CONFIG_SPELLING
+
+    s3_proxy.inject(
+        501, "NotImplemented", "not implemented", operation="PutObject", fields=fields, times=None
+    )
+    target = target_for(s3_bucket.settings(endpoint_url=s3_proxy.url, retries=1))
+    with pytest.raises(TargetError) as info:
+        target.put_if_absent(make_file(tmp_path, "a.css", b"a{}"))
+    for name, spelling in (
+        ("command", SPELLING),
+        ("django", OptionsSpelling()),
+        ("flask", CONFIG_SPELLING),
+    ):
+        assert spelled[name] in info.value.render(spelling)
+    assert "\x1f" not in str(info.value)
+    assert "\x1f" not in info.value.render(SPELLING)
 
 
 # -- the proxy itself ---------------------------------------------------------------------

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, TargetError
+from ..spelling import render
 from ..targets.capabilities import CAPABILITIES_KEY, Capabilities
 from .bucket import SAMPLES, Bucket
 from .cloudfront import MAX_ERROR_CACHING_TTL, Distribution, cloudfront_client
@@ -135,8 +136,9 @@ def _record(target: S3Target, results: dict[str, CapabilityResult]) -> list[Find
             Finding(
                 "record",
                 "skipped",
-                f"could not record what the store honours in {CAPABILITIES_KEY} ({exc.reason}): "
-                "publish will check the key around each multipart upload",
+                f"could not record what the store honours in {CAPABILITIES_KEY} "
+                f"({render(exc.reason)}): publish will check the key around each multipart "
+                "upload",
             )
         ]
     target.remember_capabilities(record)

@@ -25,6 +25,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TargetError
+from ..spelling import render
 from .findings import (
     CHECKSUM_REJECTED,
     DENIED,
@@ -235,7 +236,7 @@ class Probes:
         try:
             info = self.bucket.target.stat(key)
         except TargetError as exc:
-            self._note("head-checksums", None, f"HeadObject failed: {exc.reason}")
+            self._note("head-checksums", None, f"HeadObject failed: {render(exc.reason)}")
             return None
         expected = hashlib.sha256(_BODY).hexdigest()
         if info is None:

@@ -46,6 +46,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from ..errors import ConfigError, TargetError
 from ..media_types import content_type
+from ..spelling import option
 from .base import READ_CHUNK, ObjectInfo, changed_since_build, check_record_key, release_key
 from .capabilities import CAPABILITIES_KEY, Capabilities
 from .s3_errors import (
@@ -228,7 +229,8 @@ class S3Target:
             )
         except ProfileNotFound as exc:
             raise TargetError(
-                f"AWS profile {settings.profile!r} is not configured: fix `profile`, or add the "
+                f"AWS profile {settings.profile!r} is not configured: fix {option('profile')}, "
+                "or add the "
                 "profile to ~/.aws/config (or the file AWS_CONFIG_FILE names)",
                 operation="connect",
                 bucket=self.bucket,
@@ -582,8 +584,8 @@ class S3Target:
                     f"PutObject {self.url_for_key(file.key)}: the store holds other bytes than "
                     f"{file.source}: its ETag is {etag}, the file's MD5 {md5}. The body was "
                     "damaged on the way and this store does not check SHA-256 checksums: delete "
-                    "the object and publish again, and set checksum = 'md5' if `hashstore "
-                    "doctor` says the store checks Content-MD5",
+                    f"the object and publish again, and set {option('checksum', 'md5')} if "
+                    "`hashstore doctor` says the store checks Content-MD5",
                     operation="PutObject",
                     bucket=self.bucket,
                     key=file.key,
@@ -643,8 +645,8 @@ class S3Target:
                 return
             stored = (
                 f"ETag {info.etag}, the MD5 of a single-request upload's bytes, and this build's "
-                f"MD5 is {md5}; with SSE-KMS or SSE-C, ETags are no MD5s: use checksum = "
-                "'sha256' there"
+                f"MD5 is {md5}; with SSE-KMS or SSE-C, ETags are no MD5s: use "
+                f"{option('checksum', 'sha256')} there"
             )
         else:
             log.warning(

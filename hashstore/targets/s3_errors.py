@@ -27,6 +27,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..errors import TargetError
+from ..spelling import option
 
 __all__ = [
     "CHECKSUM_CODES",
@@ -86,8 +87,8 @@ _PERMISSIONS = {
 }
 _WRITE_OPERATIONS = frozenset({"PutObject", "CreateMultipartUpload"})
 
-_CREDENTIALS_HINT = (
-    "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the `profile` setting"
+_CREDENTIALS_HINT = "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or " + option(
+    "profile"
 )
 RERUN = "rerun to upload only what is still missing"
 
@@ -148,8 +149,8 @@ def _explain(exc: Exception, operation: str, key: str | None, context: ErrorCont
         return f"no valid AWS credentials ({exc}): {_CREDENTIALS_HINT}"
     if isinstance(exc, (BotoConnectionError, ReadTimeoutError, ConnectionClosedError)):
         return (
-            f"cannot reach {context.endpoint_url} ({exc}): check `endpoint_url`, `region` and "
-            "the network"
+            f"cannot reach {context.endpoint_url} ({exc}): check {option('endpoint_url')}, "
+            f"{option('region')} and the network"
         )
     if isinstance(exc, FlexibleChecksumError):
         return (
@@ -157,7 +158,7 @@ def _explain(exc: Exception, operation: str, key: str | None, context: ErrorCont
             "corrupted it; rerun"
         )
     if isinstance(exc, ParamValidationError):
-        return f"invalid request ({exc}): check `object_parameters`"
+        return f"invalid request ({exc}): check {option('object_parameters')}"
     if not isinstance(exc, ClientError):
         return f"{type(exc).__name__}: {exc}"
 
@@ -166,20 +167,20 @@ def _explain(exc: Exception, operation: str, key: str | None, context: ErrorCont
     message = str(error.get("Message") or "")
     said = f" (the store said: {code}: {message})" if message else f" ({code})"
     if code == "NoSuchBucket":
-        return f"bucket {context.bucket!r} does not exist: create it or fix `target`"
+        return f"bucket {context.bucket!r} does not exist: create it or fix {option('target')}"
     if code == "NoSuchKey":
         return "no such object"
     if code == "AccessControlListNotSupported":
         return (
             "the bucket has ACLs disabled (Object Ownership: bucket owner enforced): remove "
-            "`acl` and use CloudFront Origin Access Control"
+            f"{option('acl')} and use CloudFront Origin Access Control"
         )
     if code in _CREDENTIAL_CODES:
         return f"no valid AWS credentials{said}: {_CREDENTIALS_HINT}"
     if code in DENIED_CODES:
         permission = _PERMISSIONS.get(operation, f"permission for {operation}")
         if context.acl and operation in _WRITE_OPERATIONS:
-            permission += " and s3:PutObjectAcl (because `acl` is set)"
+            permission += f" and s3:PutObjectAcl (because {option('acl')} is set)"
         resource = (
             f"arn:aws:s3:::{context.bucket}"
             if operation == "ListObjectsV2"
@@ -201,29 +202,32 @@ def _explain(exc: Exception, operation: str, key: str | None, context: ErrorCont
         if "if-none-match" in text:
             return (
                 f"this store does not support conditional writes{said}: set "
-                "conditional_writes=False"
+                f"{option('conditional_writes', False)}"
             )
         if "checksum" in text:
             return (
-                f"this store does not support SHA-256 checksums{said}: set checksum='md5' or 'none'"
+                f"this store does not support SHA-256 checksums{said}: set "
+                f"{option('checksum', 'md5')} or {option('checksum', 'none')}"
             )
         if code in {"501", "NotImplemented"}:
             return (
                 f"this store does not implement a header hashstore sent{said}: without "
-                "conditional writes set conditional_writes=False; without SHA-256 checksums "
-                "set checksum='md5' or 'none'"
+                f"conditional writes set {option('conditional_writes', False)}; without SHA-256 "
+                f"checksums set {option('checksum', 'md5')} or {option('checksum', 'none')}"
             )
     if code in _REGION_CODES:
-        return f"the bucket is in another region{said}: set `region`"
+        return f"the bucket is in another region{said}: set {option('region')}"
     if code == "RequestTimeTooSkewed":
         return f"this machine's clock is wrong{said}: synchronise it (NTP) and rerun"
     if code == "NoSuchUpload":
         return f"the multipart upload was aborted or expired{said}; {RERUN}"
     if code in {"EntityTooLarge", "EntityTooSmall"}:
-        return f"the store refused the size of the body{said}: check `multipart_chunksize`"
+        return (
+            f"the store refused the size of the body{said}: check {option('multipart_chunksize')}"
+        )
     if code in _RETRYABLE_CODES:
         return (
             f"the store kept failing after {context.retries} attempt(s){said}: rerun later, "
-            "lower `jobs` or raise `retries`"
+            f"lower {option('jobs')} or raise {option('retries')}"
         )
     return f"the store refused the request{said}"
