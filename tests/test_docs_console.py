@@ -58,6 +58,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "docs-test"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
+USE_TZ = True  # as startproject writes it: Django 4.2 warns when it is unset
 ROOT_URLCONF = "mysite.urls"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 TEMPLATES = [
@@ -197,8 +198,6 @@ def run_page(name: str, cwd: Path, endpoint: str) -> list[str]:
     # What other tests in this process set: the pages' projects name their own settings and app.
     for variable in ("DJANGO_SETTINGS_MODULE", "FLASK_APP", "FLASK_RUN_FROM_CLI"):
         env.pop(variable, None)
-    # Set by the Django tests in this worker (tests/django_support.py); manage.py must choose.
-    env.pop("DJANGO_SETTINGS_MODULE", None)
     page_steps = steps(ROOT / name if name.startswith("README") else DOCS / name)
     assert page_steps, f"{name} has no console commands"
     failures = []
