@@ -291,6 +291,32 @@ def test_a_failed_publish_raises_the_core_error_and_writes_no_manifest(
     assert not [key for key in s3_bucket.keys() if key.startswith(".hashstore/")]  # noqa: SIM118
 
 
+def test_an_empty_build_stops_collectstatic_and_the_live_manifest_stays(tmp_path: Path) -> None:
+    """collectstatic finds no file (the apps and folders that had them are gone, as after a
+    front-end build that left nothing, on a fresh build machine): the error names
+    ``OPTIONS["allow_empty"]``, nothing is published, the previous manifest stays."""
+    public, manifest_path = tmp_path / "public", tmp_path / "hashstore.json"
+    options = {"target": str(public), "base_url": CDN, "manifest": str(manifest_path)}
+    with site(tmp_path / "static", STORAGES=storages(**options)):
+        collectstatic(verbosity=0)
+    manifest = manifest_path.read_bytes()
+    published = sorted(p.relative_to(public) for p in public.rglob("*"))
+    nothing = {
+        "INSTALLED_APPS": ["hashstore.django", "django.contrib.staticfiles"],
+        "STATICFILES_DIRS": [],
+    }
+    with (
+        site(tmp_path / "fresh", STORAGES=storages(**options), **nothing),
+        pytest.raises(CommandError) as caught,
+    ):
+        collectstatic(verbosity=0)
+    message = str(caught.value)
+    assert message.startswith("hashstore: the build has no files: ")
+    assert 'set OPTIONS["allow_empty"] = True to publish an empty release on purpose' in message
+    assert manifest_path.read_bytes() == manifest
+    assert sorted(p.relative_to(public) for p in public.rglob("*")) == published
+
+
 def test_request_counts_of_a_cold_and_a_warm_collectstatic(
     s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path
 ) -> None:

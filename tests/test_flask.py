@@ -28,7 +28,7 @@ from hashstore.flask import HashStore, hashstore_command
 from hashstore.manifest import Manifest
 from hashstore.settings import Settings
 
-from .helpers import make_tree
+from .helpers import make_tree, tree_bytes
 
 CDN = "https://cdn.example.com/static/"
 FILES: dict[str, str | bytes] = {
@@ -156,6 +156,26 @@ def test_flask_hashstore_reports_a_bad_config_without_a_traceback(tmp_path: Path
         else:
             assert result.stdout == ""
     assert sorted(p.name for p in root.iterdir()) == ["static"]  # no cdn, no instance folder
+
+
+def test_an_empty_static_folder_is_refused_and_the_live_manifest_stays(
+    app: Flask, tmp_path: Path
+) -> None:
+    publish(app)
+    manifest = Path(app.config["HASHSTORE_MANIFEST"]).read_bytes()
+    published = tree_bytes(Path(app.config["HASHSTORE_TARGET"]))
+    for path in (tmp_path / "site" / "static").rglob("*"):
+        if path.is_file():
+            path.unlink()  # the front-end build failed and left nothing
+    result = flask_cli(app, "hashstore", "publish")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the build has no files: ")
+    assert "set HASHSTORE_ALLOW_EMPTY = True (or --allow-empty) to publish an empty release" in (
+        result.stderr
+    )
+    assert result.stderr.count("\n") == 1
+    assert Path(app.config["HASHSTORE_MANIFEST"]).read_bytes() == manifest
+    assert tree_bytes(Path(app.config["HASHSTORE_TARGET"])) == published
 
 
 def test_a_second_init_app_says_what_to_do(app: Flask) -> None:
