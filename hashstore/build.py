@@ -50,6 +50,9 @@ class BuiltFile:
     """The file on disk the bytes come from."""
     content: bytes | None = None
     """The final bytes when they differ from the source file (references rewritten)."""
+    md5: str | None = None
+    """Hex MD5 of the final bytes, computed in the same read as ``digest`` (``None`` when built
+    by hand): the manifest records it, for ``hashstore verify`` to compare with ETags."""
 
     def open(self) -> BinaryIO:
         """The final bytes as a binary stream; the source file is opened only now."""
@@ -114,6 +117,24 @@ def file_digest(path: Path) -> str:
     except OSError as exc:
         raise SourceError(f"cannot read the file: {exc.strerror}", path=str(path)) from exc
     return h.hexdigest()
+
+
+def file_digests(path: Path) -> tuple[str, str]:
+    """Hex SHA-256 and MD5 of a file, both from one read in chunks."""
+    sha256 = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                sha256.update(chunk)
+                md5.update(chunk)
+    except OSError as exc:
+        raise SourceError(f"cannot read the file: {exc.strerror}", path=str(path)) from exc
+    return sha256.hexdigest(), md5.hexdigest()
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 @dataclass(slots=True)
@@ -239,9 +260,9 @@ class _Builder:
         output = self.trust.bundler_output(source) is not None
         declared = not output and self.trust.declared(source) is not None
         if finder is None or output:
-            digest = file_digest(source.path)
+            digest, md5 = file_digests(source.path)
             key = source.name if output or declared else self._key(source.name, digest)
-            return BuiltFile(source.name, key, digest, source.size, source.path)
+            return BuiltFile(source.name, key, digest, source.size, source.path, md5=md5)
         try:
             raw = source.path.read_bytes()
         except OSError as exc:
@@ -258,7 +279,7 @@ class _Builder:
         if not links:  # nothing to rewrite: upload streams the file from disk
             digest = hashlib.sha256(raw).hexdigest()
             key = source.name if declared else self._key(source.name, digest)
-            return BuiltFile(source.name, key, digest, len(raw), source.path)
+            return BuiltFile(source.name, key, digest, len(raw), source.path, md5=_md5(raw))
         return _Parsed(source, text, links, encoding, declared)
 
     def _key(self, name: str, digest: str) -> str:
@@ -338,6 +359,7 @@ class _Builder:
             len(data),
             node.source.path,
             final,
+            md5=_md5(data),
         )
 
 

@@ -43,6 +43,14 @@ class ManifestEntry:
     sha256: str
     size: int
     integrity: str
+    md5: str | None = None
+    """Hex MD5 of the bytes, or ``None`` in manifests written before 0.2.
+
+    What a single-request S3 upload's ETag is, so ``hashstore verify`` can confirm stored bytes
+    from the ETag where the store keeps no SHA-256 (:mod:`hashstore.verify`).
+
+    .. versionadded:: 0.2
+    """
 
 
 class Manifest(Mapping[str, ManifestEntry]):
@@ -156,19 +164,26 @@ class Manifest(Mapping[str, ManifestEntry]):
     def from_build(cls, build: Build, *, release: str, base_url: str) -> Manifest:
         """The manifest describing ``build``."""
         files = {
-            name: ManifestEntry(f.key, f.digest, f.size, f.integrity)
+            name: ManifestEntry(f.key, f.digest, f.size, f.integrity, f.md5)
             for name, f in build.files.items()
         }
         return cls(files, release=release, base_url=base_url, entries=build.entries)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document, as in DESIGN.md; ``entries`` only when there are some."""
+        """The JSON document, as in DESIGN.md; ``entries`` only when there are some, a file's
+        ``md5`` only when it is known."""
         document: dict[str, Any] = {
             "hashstore": FORMAT_VERSION,
             "release": self.release,
             "base_url": self.base_url,
             "files": {
-                name: {"key": e.key, "sha256": e.sha256, "size": e.size, "integrity": e.integrity}
+                name: {
+                    "key": e.key,
+                    "sha256": e.sha256,
+                    "size": e.size,
+                    "integrity": e.integrity,
+                    **({"md5": e.md5} if e.md5 is not None else {}),
+                }
                 for name, e in self._files.items()
             },
         }
@@ -272,11 +287,12 @@ class Manifest(Mapping[str, ManifestEntry]):
                     sha256=_hex(item["sha256"]),
                     size=_int(item["size"]),
                     integrity=_str(item["integrity"]),
+                    md5=_md5(item["md5"]) if "md5" in item else None,
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise ManifestError(
                     f"{where}: entry {name!r} is malformed ({exc}); expected "
-                    "{'key', 'sha256', 'size', 'integrity'}"
+                    "{'key', 'sha256', 'size', 'integrity'} and an optional 'md5'"
                 ) from None
         return cls(
             parsed,
@@ -338,4 +354,11 @@ def _hex(value: object) -> str:
     text = _str(value)
     if len(text) != 64 or text.strip("0123456789abcdef"):
         raise ValueError(f"{value!r} is not a hex SHA-256 digest")
+    return text
+
+
+def _md5(value: object) -> str:
+    text = _str(value)
+    if len(text) != 32 or text.strip("0123456789abcdef"):
+        raise ValueError(f"{value!r} is not a hex MD5 digest")
     return text

@@ -4,9 +4,12 @@ For every entry of a manifest (a local manifest file, or a release record), the 
 hold the hashed key with the recorded size and SHA-256 digest:
 
 - by default one ``HeadObject`` (``stat``) per key, with S3's checksum mode, compares the size
-  and the SHA-256 the store recorded at upload. Objects the store keeps no whole-object SHA-256
-  for (multipart uploads, stores without flexible checksums, a local directory) have their size
-  checked and are counted as *digest not checked*;
+  and the SHA-256 the store recorded at upload. Where the store keeps no whole-object SHA-256
+  (stores without flexible checksums, such as Ceph's radosgw; ``checksum`` other than
+  ``sha256``), the same answer's ETag is compared with the MD5 the manifest records, when the
+  ETag is a single-request upload's (the MD5 of its bytes: no ``-<parts>``, no SSE-KMS or
+  SSE-C). The rest (multipart uploads, manifests without MD5s, a local directory) have their
+  size checked and are counted as *digest not checked*;
 - ``deep`` reads every body and hashes it, which also catches a store that accepted a body that
   did not match the checksum sent with it;
 - ``via_cdn`` fetches every URL (``base_url`` + hashed key) as a browser would and checks the
@@ -25,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, HashstoreError, Interrupted
@@ -39,6 +42,10 @@ from .targets import Target, open_target
 __all__ = ["Problem", "VerifyReport", "expected_content_type", "verify"]
 
 T = TypeVar("T")
+
+_Checked = Literal["sha256", "md5", "multipart", "size"]
+"""How far one object was checked: its SHA-256 (or it is missing or wrong), its ETag against
+the recorded MD5, or its size alone (a multipart upload's ETag, or nothing to compare)."""
 
 _CHUNK = 1024 * 1024
 # Small enough that `jobs` objects read at once stay a few MB, large enough to hash at speed.
@@ -58,8 +65,8 @@ class Problem:
     key: str
     """Hashed key."""
     kind: str
-    """``missing``, ``size``, ``sha256``, ``unreadable`` (the store), or ``http``, ``bytes``,
-    ``cache-control``, ``content-type`` (through the CDN)."""
+    """``missing``, ``size``, ``sha256``, ``md5`` (the ETag), ``unreadable`` (the store), or
+    ``http``, ``bytes``, ``cache-control``, ``content-type`` (through the CDN)."""
     detail: str
     where: str
     """The object (``s3://bucket/prefix/key`` or a path) or the URL that was fetched."""
@@ -92,8 +99,21 @@ class VerifyReport:
     via_cdn: bool
     problems: tuple[Problem, ...] = ()
     digest_unchecked: tuple[str, ...] = ()
-    """Logical names whose SHA-256 could not be compared: the store records none for them and
-    ``deep`` was off. Their size was checked."""
+    """Logical names whose bytes could not be compared: the store records no SHA-256 for them,
+    their ETag is no MD5 (or the manifest records none) and ``deep`` was off. Their size was
+    checked."""
+    md5_checked: tuple[str, ...] = ()
+    """Logical names whose bytes were confirmed by their ETag, the MD5 the store computed, equal
+    to the one the manifest records (the store keeps no SHA-256 for them).
+
+    .. versionadded:: 0.2
+    """
+    multipart_unchecked: tuple[str, ...] = ()
+    """Those of ``digest_unchecked`` stored by a multipart upload (an ETag ending in
+    ``-<parts>``, no MD5 of the bytes): only ``deep`` checks them.
+
+    .. versionadded:: 0.2
+    """
     seconds: float = 0.0
     urls: int = field(default=0)
     """URLs fetched (``via_cdn``)."""
@@ -118,11 +138,22 @@ class VerifyReport:
             text += f"{len(self.problems)} problem(s) in {len(names)} file(s)"
         else:
             text += "all present and intact"
+        if self.md5_checked:
+            text += (
+                f"; {len(self.md5_checked)} object(s) confirmed by their ETag, the MD5 the store "
+                "computed (it keeps no SHA-256 for them)"
+            )
         if self.digest_unchecked:
             text += (
                 f"; SHA-256 not checked for {len(self.digest_unchecked)} object(s) the store "
-                "keeps no whole-object checksum for (size only; --deep reads and hashes them)"
+                "keeps no whole-object checksum for (size only; --deep reads and hashes them"
             )
+            if self.multipart_unchecked:
+                text += (
+                    f"; {len(self.multipart_unchecked)} of them multipart upload(s), whose ETag "
+                    "is no MD5 of their bytes: not checked without --deep"
+                )
+            text += ")"
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,6 +169,8 @@ class VerifyReport:
             "urls": self.urls,
             "problems": [p.to_dict() for p in self.problems],
             "digest_unchecked": list(self.digest_unchecked),
+            "md5_checked": list(self.md5_checked),
+            "multipart_unchecked": list(self.multipart_unchecked),
             "seconds": round(self.seconds, 3),
         }
 
@@ -222,10 +255,18 @@ def verify(
             target.close()
     problems: list[Problem] = []
     unchecked: list[str] = []
-    for (name, _entry), (found, digest_checked) in zip(entries, store_results, strict=True):
+    by_md5: list[str] = []
+    multipart: list[str] = []
+    for (name, _entry), (found, checked) in zip(entries, store_results, strict=True):
         problems += found
-        if not found and not digest_checked:
+        if found:
+            continue
+        if checked == "md5":
+            by_md5.append(name)
+        elif checked != "sha256":
             unchecked.append(name)
+            if checked == "multipart":
+                multipart.append(name)
     for found in cdn_results:
         problems += found
     return VerifyReport(
@@ -237,6 +278,8 @@ def verify(
         via_cdn=via_cdn,
         problems=tuple(problems),
         digest_unchecked=tuple(unchecked),
+        md5_checked=tuple(by_md5),
+        multipart_unchecked=tuple(multipart),
         seconds=time.perf_counter() - started,
         urls=len(entries) if via_cdn else 0,
     )
@@ -275,8 +318,11 @@ def _all(
 
 def _check_stored(
     target: Target, name: str, entry: ManifestEntry, *, deep: bool
-) -> tuple[list[Problem], bool]:
-    """Problems of one stored object, and whether its digest was compared."""
+) -> tuple[list[Problem], _Checked]:
+    """Problems of one stored object, and how far its bytes were compared (:data:`_Checked`).
+
+    One ``stat``; the ETag is compared from that same answer (no further request).
+    """
     where = target.url_for_key(entry.key)
 
     def problem(kind: str, detail: str) -> Problem:
@@ -285,24 +331,35 @@ def _check_stored(
     try:
         info = target.stat(entry.key)
         if info is None:
-            return [problem("missing", "no such object")], True
+            return [problem("missing", "no such object")], "sha256"
         if info.size != entry.size:
             detail = f"{info.size:,} bytes stored, {entry.size:,} recorded"
-            return [problem("size", detail)], True
+            return [problem("size", detail)], "sha256"
         if deep:
             size, digest = _stream_digest(target, entry.key)
             if size != entry.size or digest != entry.sha256:
                 detail = f"stored bytes ({size:,}) hash to {digest}, recorded {entry.sha256}"
-                return [problem("sha256", detail)], True
-            return [], True
-        if info.sha256 is None:
-            return [], False
-        if info.sha256 != entry.sha256:
-            detail = f"the store's SHA-256 is {info.sha256}, recorded {entry.sha256}"
-            return [problem("sha256", detail)], True
-        return [], True
+                return [problem("sha256", detail)], "sha256"
+            return [], "sha256"
+        if info.sha256 is not None:
+            if info.sha256 != entry.sha256:
+                detail = f"the store's SHA-256 is {info.sha256}, recorded {entry.sha256}"
+                return [problem("sha256", detail)], "sha256"
+            return [], "sha256"
+        if info.md5 is not None and entry.md5 is not None:
+            if info.md5 != entry.md5:
+                detail = (
+                    f"stored bytes differ: ETag {info.md5} != MD5 {entry.md5} recorded (a "
+                    "single-request upload's ETag is the MD5 of its bytes; --deep reads and "
+                    "hashes them)"
+                )
+                return [problem("md5", detail)], "md5"
+            return [], "md5"
+        if info.etag is not None and "-" in info.etag:
+            return [], "multipart"
+        return [], "size"
     except HashstoreError as exc:
-        return [problem("unreadable", str(exc))], True
+        return [problem("unreadable", str(exc))], "sha256"
 
 
 def _stream_digest(target: Target, key: str) -> tuple[int, str]:

@@ -122,6 +122,31 @@ def test_a_long_chain_builds_without_recursion_limits(tmp_path: Path) -> None:
     assert out["css/c0.css"][1].startswith(b'@import "c1.')
 
 
+def test_md5_is_of_the_final_bytes_from_the_same_read(tmp_path: Path) -> None:
+    """Each file's MD5 (the manifest's ``md5``, for ``verify`` to compare with ETags) is taken
+    in the read that gives its SHA-256: streamed, read whole, and rewritten files alike."""
+    make_tree(
+        tmp_path,
+        {
+            "img/a.png": b"png",  # streamed: no references to look for
+            "css/plain.css": ".p{color:red}",  # read whole, nothing to rewrite
+            "css/a.css": ".a{background:url(../img/a.png)}",  # rewritten
+            "css/b.css": "@import 'c.css';",  # a cycle, hashed as one group
+            "css/c.css": "@import 'b.css';",
+        },
+    )
+    result = build(Settings(sources=(tmp_path,)))
+    for name, f in result.files.items():
+        with f.open() as stream:
+            data = stream.read()
+        assert f.md5 == hashlib.md5(data, usedforsecurity=False).hexdigest(), name
+    assert result.files["css/a.css"].content is not None
+    manifest = Manifest.from_build(result, release=result.release, base_url="/static/")
+    assert {name: e.md5 for name, e in manifest.items()} == {
+        name: f.md5 for name, f in result.files.items()
+    }
+
+
 def test_same_input_gives_byte_identical_output_and_manifest(tmp_path: Path) -> None:
     source = FIXTURES / "trees" / "dependent"
     copy = shutil.copytree(source, tmp_path / "copy")

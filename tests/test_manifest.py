@@ -125,3 +125,22 @@ def test_invalid_manifests_are_rejected_clearly(
 def test_missing_manifest_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="run `hashstore publish`"):
         Manifest.load(tmp_path / "nope.json")
+
+
+def test_md5_is_optional_round_trips_and_is_checked(tmp_path: Path) -> None:
+    md5 = hashlib.md5(b"body{}", usedforsecurity=False).hexdigest()
+    digest = hashlib.sha256(b"body{}").hexdigest()
+    files = {
+        "a.css": ManifestEntry("a.0123456789ab.css", digest, 6, integrity_of(digest), md5),
+        "b.css": ManifestEntry("b.0123456789ab.css", digest, 6, integrity_of(digest)),
+    }
+    manifest = Manifest(files, release="r1", base_url="/static/")
+    document = json.loads(manifest.to_json())
+    assert document["files"]["a.css"]["md5"] == md5
+    assert "md5" not in document["files"]["b.css"]  # unknown (built by hand, or an old file)
+    again = Manifest.parse(manifest.to_json())
+    assert again["a.css"].md5 == md5
+    assert again["b.css"].md5 is None
+    document["files"]["a.css"]["md5"] = md5.upper()
+    with pytest.raises(ManifestError, match="is not a hex MD5 digest"):
+        Manifest.parse(json.dumps(document).encode())

@@ -34,6 +34,7 @@ from hashstore.verify import expected_content_type, verify
 
 from .conftest import S3Bucket
 from .helpers import run_peak_rss
+from .s3proxy import S3Proxy
 from .test_releases import publish_release, release_files
 
 
@@ -198,6 +199,8 @@ def test_a_corrupted_object_on_a_store_that_ignores_checksums(
 def test_corruption_without_a_stored_checksum(
     published: tuple[Settings, Manifest], s3_bucket: S3Bucket
 ) -> None:
+    """An object stored again without a checksum: its ETag, the MD5 the store computed, shows
+    the other bytes (the others are checked by their SHA-256)."""
     settings, manifest = published
     same_size = manifest["css/app.css"]
     body = s3_bucket.get(same_size.key)
@@ -205,16 +208,149 @@ def test_corruption_without_a_stored_checksum(
     shorter = manifest["js/vendor.js"]
     _overwrite(s3_bucket, shorter.key, b"short")
     report = verify(settings, manifest)
-    assert [(p.name, p.kind) for p in report.problems] == [("js/vendor.js", "size")]
-    assert report.problems[0].detail == f"5 bytes stored, {shorter.size:,} recorded"
-    assert report.digest_unchecked == ("css/app.css",)
-    assert "SHA-256 not checked for 1 object(s)" in report.summary()
+    assert [(p.name, p.kind) for p in report.problems] == [
+        ("css/app.css", "md5"),
+        ("js/vendor.js", "size"),
+    ]
+    assert report.problems[1].detail == f"5 bytes stored, {shorter.size:,} recorded"
+    assert report.digest_unchecked == ()
+    assert report.md5_checked == ()
     deep = verify(settings, manifest, deep=True)
     assert sorted((p.name, p.kind) for p in deep.problems) == [
         ("css/app.css", "sha256"),
         ("js/vendor.js", "size"),
     ]
     assert deep.digest_unchecked == ()
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _without_sha256(
+    s3_bucket: S3Bucket, tmp_path: Path, files: dict[str, str | bytes], **changes: Any
+) -> tuple[Settings, Manifest]:
+    """``files`` published with ``checksum = "md5"``: the store keeps no SHA-256 of any object,
+    as radosgw keeps none whatever the setting."""
+    settings = s3_bucket.settings(checksum="md5", manifest=tmp_path / "hashstore.json", **changes)
+    manifest = publish_release(settings, files, work=tmp_path)
+    manifest.save(settings.manifest)
+    return settings, manifest
+
+
+def test_quick_verify_confirms_bytes_by_etag_where_the_store_keeps_no_sha256(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The manifest records each file's MD5; a single-request upload's ETag is the MD5 the store
+    computed of the bytes it holds, so the HeadObject verify makes anyway confirms them, and
+    shows an object damaged since, with no request more."""
+    settings, manifest = _without_sha256(s3_bucket, tmp_path, release_files(1))
+    for name, entry in manifest.items():
+        assert entry.md5 == _md5(s3_bucket.get(entry.key)), name
+    proxied = settings.with_changes(endpoint_url=s3_proxy.url)
+    report = verify(proxied, manifest)
+    assert report.ok, report.problems
+    assert report.md5_checked == tuple(sorted(manifest))
+    assert report.digest_unchecked == ()
+    assert "5 object(s) confirmed by their ETag, the MD5 the store computed" in report.summary()
+    assert s3_proxy.operations == {"HeadObject": 5}
+
+    entry = manifest["css/app.css"]
+    bad = s3_bucket.get(entry.key).upper()  # the same size, other bytes
+    assert len(bad) == entry.size
+    _overwrite(s3_bucket, entry.key, bad)
+    s3_proxy.reset()
+    report = verify(proxied, manifest)
+    assert s3_proxy.operations == {"HeadObject": 5}
+    assert [(p.name, p.kind) for p in report.problems] == [("css/app.css", "md5")]
+    where = f"s3://{s3_bucket.name}/{s3_bucket.prefix}{entry.key}"
+    assert str(report.problems[0]) == (
+        f"md5           css/app.css -> {where}: stored bytes differ: ETag {_md5(bad)} != MD5 "
+        f"{entry.md5} recorded (a single-request upload's ETag is the MD5 of its bytes; --deep "
+        "reads and hashes them)"
+    )
+    assert len(report.md5_checked) == 4
+    to = ["--to", s3_bucket.target, "--endpoint-url", s3_proxy.url, "--json"]
+    assert main(["verify", "--manifest", str(settings.manifest), *to]) == 1
+    printed = json.loads(capsys.readouterr().out)
+    assert [(p["key"], p["kind"]) for p in printed["problems"]] == [(entry.key, "md5")]
+    assert sorted(printed["md5_checked"]) == sorted(set(manifest) - {"css/app.css"})
+
+
+def test_multipart_objects_are_not_checked_without_deep_where_the_store_keeps_no_sha256(
+    s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path
+) -> None:
+    """A multipart object's ETag is the MD5 of its parts' MD5s, not of its bytes: only its size
+    is compared, and the summary says --deep checks it."""
+    big = bytes(range(256)) * (6 * 4096)  # 6 MiB: two parts of at most 5 MiB
+    files: dict[str, str | bytes] = {"media/big.bin": big, "css/a.css": "a{color:red}"}
+    settings, manifest = _without_sha256(
+        s3_bucket,
+        tmp_path,
+        files,
+        multipart_threshold=5 * 1024 * 1024,
+        multipart_chunksize=5 * 1024 * 1024,
+    )
+    assert s3_bucket.client.head_object(
+        Bucket=s3_bucket.name, Key=s3_bucket.prefix + manifest["media/big.bin"].key
+    )["ETag"].endswith('-2"')
+    proxied = settings.with_changes(endpoint_url=s3_proxy.url)
+    report = verify(proxied, manifest)
+    assert report.ok, report.problems
+    assert report.md5_checked == ("css/a.css",)
+    assert report.digest_unchecked == ("media/big.bin",)
+    assert report.multipart_unchecked == ("media/big.bin",)
+    assert report.summary().endswith(
+        "; 1 object(s) confirmed by their ETag, the MD5 the store computed (it keeps no SHA-256 "
+        "for them); SHA-256 not checked for 1 object(s) the store keeps no whole-object checksum "
+        "for (size only; --deep reads and hashes them; 1 of them multipart upload(s), whose ETag "
+        "is no MD5 of their bytes: not checked without --deep)"
+    )
+    assert s3_proxy.operations == {"HeadObject": 2}
+    deep = verify(proxied, manifest, deep=True)
+    assert deep.ok
+    assert deep.digest_unchecked == deep.multipart_unchecked == deep.md5_checked == ()
+
+
+def test_a_manifest_without_md5s_has_sizes_checked_as_before(
+    s3_bucket: S3Bucket, tmp_path: Path
+) -> None:
+    """Manifests written before 0.2 record no MD5: only sizes are compared where the store keeps
+    no SHA-256, as then, and the summary says so."""
+    settings, manifest = _without_sha256(s3_bucket, tmp_path, release_files(1))
+    document = manifest.to_dict()
+    for item in document["files"].values():
+        del item["md5"]
+    old = Manifest.parse(json.dumps(document).encode())
+    entry = old["css/app.css"]
+    _overwrite(s3_bucket, entry.key, s3_bucket.get(entry.key).upper())
+    report = verify(settings, old)
+    assert report.ok  # the same size: nothing to compare the ETag with
+    assert report.md5_checked == report.multipart_unchecked == ()
+    assert report.digest_unchecked == tuple(sorted(old))
+    assert report.summary().endswith(
+        "; SHA-256 not checked for 5 object(s) the store keeps no whole-object checksum for "
+        "(size only; --deep reads and hashes them)"
+    )
+    assert [p.name for p in verify(settings, old, deep=True).problems] == ["css/app.css"]
+
+
+# radosgw's test cluster has no KMS to encrypt with (it refuses aws:kms without one).
+@pytest.mark.moto_only
+def test_an_sse_kms_etag_is_no_md5(s3_bucket: S3Bucket, s3_proxy: S3Proxy, tmp_path: Path) -> None:
+    """With SSE-KMS, S3's ETag is no MD5 of the bytes: verify does not compare it (moto's is,
+    so other bytes stored that way would be reported if verify did)."""
+    settings, manifest = _without_sha256(s3_bucket, tmp_path, release_files(1))
+    entry = manifest["js/app.js"]
+    bad = s3_bucket.get(entry.key).upper()
+    _overwrite(s3_bucket, entry.key, bad, ServerSideEncryption="aws:kms")
+    head = s3_bucket.client.head_object(Bucket=s3_bucket.name, Key=s3_bucket.prefix + entry.key)
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["ETag"].strip('"') == _md5(bad)  # moto: still the MD5
+    report = verify(settings.with_changes(endpoint_url=s3_proxy.url), manifest)
+    assert report.ok
+    assert report.digest_unchecked == ("js/app.js",)
+    assert s3_proxy.operations == {"HeadObject": 5}
 
 
 def test_wrong_headers_are_caught_through_the_cdn(

@@ -135,6 +135,13 @@ class ObjectInfo:
     MD5 of a single-request upload's body, and ``<md5 of the parts' MD5s>-<parts>`` for a
     multipart one, so it is no checksum of the object: compare it only with another ETag.
     """
+    md5: str | None = None
+    """Hex MD5 of the stored bytes as the store computed them, when what it returned says so:
+    a single-request upload's ETag, neither multipart (``-<parts>``) nor encrypted with SSE-KMS
+    or SSE-C (whose ETags are no MD5s). Only ``stat`` (``HeadObject``) fills it in.
+
+    .. versionadded:: 0.2
+    """
 
 
 class Target(Protocol):

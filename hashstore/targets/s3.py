@@ -348,7 +348,9 @@ class S3Target:
             notes.append(
                 f"{self.describe()} does not enforce checksums (hashstore doctor, "
                 f"{record.probed_at:%Y-%m-%d}): a body damaged on the way would be stored as it "
-                "is; run `hashstore verify --deep` to read and hash every object"
+                "is; `hashstore verify` compares single-part objects' ETags with their MD5s "
+                "where the store returns no SHA-256, and `hashstore verify --deep` reads and "
+                "hashes every object"
             )
         return notes
 
@@ -788,7 +790,8 @@ class S3Target:
 
         ``sha256`` is the hex digest the store keeps for single-request uploads with a SHA-256
         checksum; ``None`` for multipart objects (their checksum is composite, a checksum of the
-        parts' checksums) and for objects stored without one.
+        parts' checksums) and for objects stored without one. ``md5`` is the ETag where it is
+        the MD5 of the bytes (a single-request upload, no SSE-KMS or SSE-C), from the same answer.
         """
         request: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + key}
         if self._settings.checksum == "sha256":
@@ -801,6 +804,7 @@ class S3Target:
             raise self._translate(exc, "HeadObject", key) from exc
         except BotoCoreError as exc:
             raise self._translate(exc, "HeadObject", key) from exc
+        etag = _etag(answer.get("ETag"))
         return ObjectInfo(
             key=key,
             size=answer["ContentLength"],
@@ -808,7 +812,8 @@ class S3Target:
             sha256=_sha256_hex(answer),
             content_type=answer.get("ContentType"),
             cache_control=answer.get("CacheControl"),
-            etag=_etag(answer.get("ETag")),
+            etag=etag,
+            md5=_md5_of_etag(etag, answer),
         )
 
     def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -1026,6 +1031,19 @@ def _etag(value: str | None) -> str | None:
     """An ETag without the quotes S3 puts around it (``"9b2c..."`` -> ``9b2c...``)."""
     stripped = (value or "").strip('"')
     return stripped or None
+
+
+def _md5_of_etag(etag: str | None, answer: Mapping[str, Any]) -> str | None:
+    """The MD5 of an object's bytes from a HeadObject answer: its ETag, when that is a plain
+    MD5 (a single-request upload: no ``-<parts>``) and not encrypted with SSE-KMS (``aws:kms``,
+    ``aws:kms:dsse``) or SSE-C, which give ETags that are no MD5s; else ``None``."""
+    if etag is None or not _MD5_ETAG.fullmatch(etag):
+        return None
+    if str(answer.get("ServerSideEncryption", "")).startswith("aws:kms"):
+        return None
+    if answer.get("SSECustomerAlgorithm"):
+        return None
+    return etag
 
 
 def _sha256_hex(answer: Mapping[str, Any]) -> str | None:
