@@ -419,6 +419,7 @@ def test_import_map_setting_from_json_text() -> None:
 # -- development: no manifest yet ---------------------------------------------------------------
 
 
+@pytest.mark.flask
 def test_flask_debug_without_a_manifest_reads_the_bundler_manifest(tmp_path: Path) -> None:
     from flask import Flask, render_template_string
 
@@ -445,6 +446,7 @@ def test_flask_debug_without_a_manifest_reads_the_bundler_manifest(tmp_path: Pat
         render_template_string('{{ entry_tags("src/main.js") }}')
 
 
+@pytest.mark.django
 def test_django_debug_without_a_manifest_reads_the_bundler_manifest(tmp_path: Path) -> None:
     from tests.django_support import setup_django, site, storages
 
