@@ -147,6 +147,28 @@ def test_md5_is_of_the_final_bytes_from_the_same_read(tmp_path: Path) -> None:
     }
 
 
+def test_no_md5_for_files_uploaded_in_parts(tmp_path: Path) -> None:
+    """A multipart object's ETag is no MD5 of its bytes: files of ``multipart_threshold`` bytes
+    or more are not MD5-hashed at all (their SHA-256 still is)."""
+    threshold = 5 * 1024 * 1024
+    make_tree(
+        tmp_path,
+        {
+            "media/big.bin": b"b" * threshold,
+            "media/small.bin": b"s" * (threshold - 1),
+            "css/big.css": "/*" + "c" * (threshold - 4) + "*/",
+        },
+    )
+    result = build(
+        Settings(sources=(tmp_path,), multipart_threshold=threshold, multipart_chunksize=threshold)
+    )
+    assert result.files["media/big.bin"].md5 is None
+    assert result.files["css/big.css"].md5 is None
+    small = result.files["media/small.bin"]
+    assert small.md5 == hashlib.md5(b"s" * (threshold - 1), usedforsecurity=False).hexdigest()
+    assert result.files["media/big.bin"].digest == hashlib.sha256(b"b" * threshold).hexdigest()
+
+
 def test_same_input_gives_byte_identical_output_and_manifest(tmp_path: Path) -> None:
     source = FIXTURES / "trees" / "dependent"
     copy = shutil.copytree(source, tmp_path / "copy")
