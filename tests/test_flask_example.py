@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from click.testing import Result
 from flask import Flask
-from flask.cli import FlaskGroup, ScriptInfo
+from flask.cli import FlaskGroup
 
 from hashstore.manifest import Manifest, integrity_of
+
+from .test_flask import script_info
 
 if TYPE_CHECKING:
     from .conftest import S3Bucket
@@ -64,7 +66,7 @@ def _restore_flask_cli_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def flask_cli(app: Flask, *args: str) -> Result:
-    info = ScriptInfo(create_app=lambda: app, set_debug_flag=False, load_dotenv_defaults=False)
+    info = script_info(lambda: app)
     return app.test_cli_runner().invoke(FlaskGroup(load_dotenv=False), list(args), obj=info)
 
 
