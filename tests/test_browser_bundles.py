@@ -106,10 +106,14 @@ def _publish_page(
     # The import map gives the import() chunks, which no tag names, their integrity.
     import_map = render_import_map({}, resolve, entry_modules(manifest.entries))
     tags = render_entry_tags(manifest.entry_point(entry), resolve)
+    return manifest, _put_page(s3_bucket, base_url, f"{import_map}\n{tags}")
+
+
+def _put_page(s3_bucket: S3Bucket, base_url: str, head: str) -> str:
+    """Store ``index.html`` with ``head`` beside the published files, for anyone; its URL."""
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><link rel="icon" href="data:,">
-{import_map}
-{tags}
+{head}
 </head><body></body></html>
 """
     _allow_anonymous_reads(s3_bucket)
@@ -119,7 +123,7 @@ def _publish_page(
         Body=page.encode(),
         ContentType="text/html; charset=utf-8",
     )
-    return manifest, base_url + "index.html"
+    return base_url + "index.html"
 
 
 def _check_requests(
@@ -278,19 +282,7 @@ def test_esbuild_output_runs_from_the_bucket_through_rewritten_imports(
         render_asset_tag(name, manifest.url(name), manifest.integrity(name), attrs)
         for name, attrs in (("dist/main.css", {}), ("dist/main.js", {"type": "module"}))
     )
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><link rel="icon" href="data:,">
-{tags}
-</head><body></body></html>
-"""
-    _allow_anonymous_reads(s3_bucket)
-    s3_bucket.client.put_object(
-        Bucket=s3_bucket.name,
-        Key=s3_bucket.prefix + "index.html",
-        Body=page.encode(),
-        ContentType="text/html; charset=utf-8",
-    )
-    page_url = base_url + "index.html"
+    page_url = _put_page(s3_bucket, base_url, tags)
 
     result, requests, errors = _run(
         browser,
